@@ -197,9 +197,16 @@ export interface StackValues {
   readonly values: Record<string, unknown>;
 }
 
-/** Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI merges them. */
-export function loadStackValues(stack: string, overrides: Record<string, unknown> = {}, root = ROOT): StackValues {
-  const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
+/**
+ * Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI merges them.
+ * `stackFile` reads another file in place of Pulumi.<stack>.yaml (for reviewing a proposed change).
+ */
+export function loadStackValues(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+  root = ROOT,
+  stackFile = path.join(root, `Pulumi.${stack}.yaml`),
+): StackValues {
   if (!fs.existsSync(stackFile)) {
     throw new Error(`no stack file ${path.basename(stackFile)}; stacks here: ${listStacks(root).join(", ")}`);
   }
@@ -243,6 +250,8 @@ export interface RunOptions {
   readonly load: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** Run as a preview (`pulumi preview`) rather than an update. */
   readonly preview?: boolean;
+  /** A stack file to read instead of Pulumi.<stack>.yaml. */
+  readonly stackFile?: string;
 }
 
 /** The recorded resource graph and the program's resolved stack outputs. */
@@ -256,7 +265,7 @@ export interface RunResult {
  * registered. Config errors propagate as thrown errors.
  */
 export async function runProgram(options: RunOptions): Promise<RunResult> {
-  const stackValues = loadStackValues(options.stack, options.overrides);
+  const stackValues = loadStackValues(options.stack, options.overrides, ROOT, options.stackFile);
   const recorder = new MockRecorder(stackValues.project ?? "mock-project", stackValues.region ?? "us-central1");
   await pulumi.runtime.setMocks(recorder, PROJECT, options.stack, options.preview ?? false);
   recorder.attach();

@@ -12,20 +12,24 @@ import { ROOT, listStacks, runProgram, type RecordedResource } from "../lib/mock
 interface PlanArgs {
   readonly stack: string;
   readonly json: boolean;
+  /** Reads this file instead of Pulumi.<stack>.yaml. */
+  readonly stackFile?: string;
 }
 
 function parseArgs(argv: readonly string[]): PlanArgs {
   let stack: string | undefined;
   let json = false;
+  let stackFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") json = true;
     else if (arg === "--stack" || arg === "-s") stack = argv[++i];
     else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
+    else if (arg === "--stack-file") stackFile = path.resolve(argv[++i] ?? "");
     else throw new UsageError(`unknown argument "${arg}"`);
   }
   if (!stack) throw new UsageError("--stack <name> is required");
-  return { stack, json };
+  return { stack, json, stackFile };
 }
 
 class UsageError extends Error {}
@@ -58,12 +62,13 @@ async function main(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
-    console.error(`plan: ${(err as Error).message}\nusage: npm run plan -- --stack <${listStacks().join("|")}> [--json]`);
+    console.error(`plan: ${(err as Error).message}\nusage: npm run plan -- --stack <${listStacks().join("|")}> [--json] [--stack-file <Pulumi.x.yaml>]`);
     return 2;
   }
   try {
     const { recorder, outputs } = await runProgram({
       stack: args.stack,
+      stackFile: args.stackFile,
       load: () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>,
     });
     const resources = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
