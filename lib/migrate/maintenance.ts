@@ -1,0 +1,156 @@
+/**
+ * Steps the provider runs on every `up` after the migrations (and the CLI can run).
+ *
+ * Stable API:
+ *   - {@link runPartitionMaintenance}(client, settings) → { created, dropped }: writes the
+ *     per-table settings into `lp_ops.partition_settings` and calls the one SQL
+ *     partition-management function `lp_ops.maintain_partitions(as_of)` (which pg_cron
+ *     also runs, reading the same settings).
+ *   - {@link reconcileMemberships}(client, memberships) → { granted, revoked, warnings }:
+ *     grants group roles to login users (built-in or IAM) per stack config and revokes the
+ *     managed group roles ({@link MANAGED_GROUP_ROLES}) not listed. It also copies each
+ *     group's statement_timeout / idle_in_transaction_session_timeout and connection limit
+ *     to its logins, because PostgreSQL applies role settings and limits only to the role
+ *     a session logs in as, never through membership.
+ *
+ * Both must run as the migration user (a member of lp_owner, with ADMIN on the group roles).
+ */
+import type * as pg from "pg";
+
+/** Group roles the reconcile step manages; lp_owner membership is structural and left alone. */
+export const MANAGED_GROUP_ROLES = ["lp_app_rw", "lp_analytics_ro", "lp_backup_ro"] as const;
+/** Settings copied from a group role to its logins. */
+export const COPIED_ROLE_SETTINGS = ["statement_timeout", "idle_in_transaction_session_timeout"] as const;
+/** Most months ahead the maintenance will create (bounds a config typo). */
+export const MAX_MONTHS_AHEAD = 24;
+
+export interface PartitionSettings {
+  readonly monthsAhead: number;
+  /** Months of data kept, by partitioned table name (e.g. analytics_events: 13). */
+  readonly retentionMonths: Readonly<Record<string, number>>;
+  /** Date the maintenance acts for; default now. */
+  readonly asOf?: Date;
+}
+
+export interface MaintenanceResult {
+  readonly created: string[];
+  readonly dropped: string[];
+}
+
+export async function runPartitionMaintenance(client: pg.ClientBase, settings: PartitionSettings): Promise<MaintenanceResult> {
+  if (!Number.isInteger(settings.monthsAhead) || settings.monthsAhead < 1 || settings.monthsAhead > MAX_MONTHS_AHEAD) {
+    throw new Error(`partition maintenance: monthsAhead = ${settings.monthsAhead}; use a whole number from 1 to ${MAX_MONTHS_AHEAD}`);
+  }
+  const known = (await client.query<{ t: string }>("SELECT parent_table AS t FROM lp_ops.partition_settings ORDER BY 1")).rows.map((r) => r.t);
+  for (const [table, months] of Object.entries(settings.retentionMonths)) {
+    if (!known.includes(table)) {
+      throw new Error(`partition maintenance: "${table}" is not a partitioned table; known tables: ${known.join(", ")}`);
+    }
+    if (!Number.isInteger(months) || months < 1) {
+      throw new Error(`partition maintenance: retention for ${table} = ${months}; use a whole number of months ≥ 1`);
+    }
+  }
+  await client.query("BEGIN");
+  try {
+    await client.query("UPDATE lp_ops.partition_settings SET months_ahead = $1", [settings.monthsAhead]);
+    for (const [table, months] of Object.entries(settings.retentionMonths)) {
+      await client.query("UPDATE lp_ops.partition_settings SET retention_months = $2 WHERE parent_table = $1", [table, months]);
+    }
+    const { rows } = await client.query<{ action: string; partition_name: string }>(
+      "SELECT action, partition_name FROM lp_ops.maintain_partitions($1::timestamptz)",
+      [settings.asOf ?? new Date()],
+    );
+    await client.query("COMMIT");
+    return {
+      created: rows.filter((r) => r.action === "created").map((r) => r.partition_name),
+      dropped: rows.filter((r) => r.action === "dropped").map((r) => r.partition_name),
+    };
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}
+
+export interface ReconcileResult {
+  readonly granted: string[];
+  readonly revoked: string[];
+  readonly warnings: string[];
+}
+
+const IDENT = /^[a-z_][a-z0-9_.@-]{0,62}$/;
+const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
+
+/**
+ * Grants each login exactly its listed group roles among {@link MANAGED_GROUP_ROLES};
+ * revokes managed group roles from logins (listed or not) that should not have them.
+ */
+export async function reconcileMemberships(client: pg.ClientBase, memberships: Readonly<Record<string, readonly string[]>>): Promise<ReconcileResult> {
+  const managed = new Set<string>(MANAGED_GROUP_ROLES);
+  for (const [login, groups] of Object.entries(memberships)) {
+    if (!IDENT.test(login)) throw new Error(`role reconcile: "${login}" is not a valid database user name`);
+    for (const g of groups) {
+      if (!managed.has(g)) throw new Error(`role reconcile: ${login} lists group role "${g}"; allowed: ${MANAGED_GROUP_ROLES.join(", ")}`);
+    }
+  }
+  const roles = await client.query<{ rolname: string; rolcanlogin: boolean }>("SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1)", [
+    Object.keys(memberships),
+  ]);
+  const missing = Object.keys(memberships).filter((l) => !roles.rows.some((r) => r.rolname === l));
+  if (missing.length) throw new Error(`role reconcile: login user(s) ${missing.join(", ")} do not exist; create them (Cloud SQL built-in or IAM users) first`);
+  const notLogin = roles.rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname);
+  if (notLogin.length) throw new Error(`role reconcile: ${notLogin.join(", ")} cannot log in; list login users only`);
+
+  const current = await client.query<{ member: string; grp: string }>(
+    `SELECT m.rolname AS member, g.rolname AS grp
+       FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
+      WHERE g.rolname = ANY($1) AND m.rolcanlogin`,
+    [[...managed]],
+  );
+  const granted: string[] = [];
+  const revoked: string[] = [];
+  const warnings: string[] = [];
+  const has = (login: string, grp: string) => current.rows.some((r) => r.member === login && r.grp === grp);
+  for (const [login, groups] of Object.entries(memberships)) {
+    for (const g of groups) {
+      if (!has(login, g)) {
+        await client.query(`GRANT ${q(g)} TO ${q(login)}`);
+        granted.push(`${g} → ${login}`);
+      }
+    }
+  }
+  for (const r of current.rows) {
+    if (!(memberships[r.member] ?? []).includes(r.grp)) {
+      await client.query(`REVOKE ${q(r.grp)} FROM ${q(r.member)}`);
+      revoked.push(`${r.grp} ✕ ${r.member}`);
+    }
+  }
+  // Role settings and connection limits only apply to the login role itself.
+  for (const [login, groups] of Object.entries(memberships)) {
+    if (groups.length === 0) continue;
+    const s = await client.query<{ setting: string; value: string }>(
+      `SELECT split_part(cfg, '=', 1) AS setting, substr(cfg, strpos(cfg, '=') + 1) AS value
+         FROM pg_db_role_setting d JOIN pg_roles g ON g.oid = d.setrole, unnest(d.setconfig) AS cfg
+        WHERE d.setdatabase = 0 AND g.rolname = ANY($1) AND split_part(cfg, '=', 1) = ANY($2)
+        ORDER BY g.rolname`,
+      [groups, [...COPIED_ROLE_SETTINGS]],
+    );
+    const limit = await client.query<{ lim: number | null }>(
+      "SELECT sum(rolconnlimit)::int AS lim FROM pg_roles WHERE rolname = ANY($1) AND rolconnlimit >= 0",
+      [groups],
+    );
+    try {
+      // With several groups the first group (by name) wins for each setting; the limits add up.
+      const seen = new Set<string>();
+      for (const row of s.rows) {
+        if (seen.has(row.setting)) continue;
+        seen.add(row.setting);
+        await client.query(`ALTER ROLE ${q(login)} SET ${row.setting} = '${row.value.replace(/'/g, "''")}'`);
+      }
+      if (limit.rows[0].lim !== null) await client.query(`ALTER ROLE ${q(login)} CONNECTION LIMIT ${limit.rows[0].lim}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "42501") throw err;
+      warnings.push(`could not copy role settings to ${login} (${(err as Error).message}); set them with ALTER ROLE as its admin`);
+    }
+  }
+  return { granted, revoked, warnings };
+}
