@@ -2,8 +2,246 @@
  * Composition only: read the stack's configuration once, then wire the
  * components together. Every resource lives in a component under components/.
  */
-import { loadStackConfig } from "./config";
+import { ConfigError, PROJECT, loadStackConfig } from "./config";
+import { DatabaseAccess } from "./components/database-users";
+import { EncryptionKeys } from "./components/encryption";
+import { PrivateNetwork } from "./components/network";
+import { PrimaryInstance } from "./components/primary-instance";
+import { DATABASE_TIER_APIS, ProjectServices } from "./components/project-services";
+import { ReadPool } from "./components/read-pool";
+import { ReadReplica } from "./components/read-replica";
+import { tierInfo } from "./lib/cloudsql-catalog";
+import { ConnectionBudgetError, MIGRATION_RUNNER_CONNECTIONS, PROD_MIN_CLIENT_CAPACITY, checkConnectionBudget } from "./lib/connection-budget";
+import { DatabaseFlagError, maxConnectionsOf, resolveFlags } from "./lib/database-flags";
 
 const config = loadStackConfig();
 
 export const environment = config.environment;
+
+// ---------------------------------------------------------------------------
+// Database tier (issue 3): APIs, private network, CMEK, primary, replicas, read
+// pool, database and users, connection budget. Later sections use `services`,
+// `network`, `keys`, `primary`, `replicas`, `readPool` and `access`.
+
+const dbName = `${config.namePrefix}-${config.environment}`;
+
+/** Flags and the connection budget are checked before any resource exists; a refusal is a config error. */
+function checkedConfig<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof DatabaseFlagError) throw new ConfigError([`${PROJECT}:${what}: ${err.message}`]);
+    if (err instanceof ConnectionBudgetError) {
+      throw new ConfigError(err.problems.map((p) => `connection budget (${PROJECT}:appInstances, appPoolSize, appReadPercent, tier, poolMax*): ${p}`));
+    }
+    throw err;
+  }
+}
+
+const primaryFlags = checkedConfig("databaseFlags", () =>
+  resolveFlags({ tier: config.instance.tier, databaseName: config.database.name, overrides: config.instance.flags }),
+);
+const replicaFlags = Object.fromEntries(
+  Object.entries(config.replicas).map(([replicaName, r]) => [
+    replicaName,
+    checkedConfig(`replicas (${replicaName})`, () =>
+      resolveFlags({
+        tier: r.tier,
+        databaseName: config.database.name,
+        overrides: config.instance.flags,
+        instanceOverrides: r.flags,
+        primaryMaxConnections: maxConnectionsOf(primaryFlags),
+      }),
+    ),
+  ]),
+);
+const readPoolFlags = config.readPool
+  ? checkedConfig("databaseFlags", () =>
+      resolveFlags({
+        tier: config.instance.tier,
+        databaseName: config.database.name,
+        overrides: config.instance.flags,
+        primaryMaxConnections: maxConnectionsOf(primaryFlags),
+      }),
+    )
+  : undefined;
+
+const pooling = config.instance.pooling;
+const budgetPooling = pooling.enabled ? { maxClientConnections: pooling.maxClientConnections, maxPoolSize: pooling.maxPoolSize } : undefined;
+const vcpusOf = (tier: string) => tierInfo(tier)?.vcpus ?? 1;
+const connectionBudget = checkedConfig("appInstances", () =>
+  checkConnectionBudget({
+    appInstances: config.capacity.appInstances,
+    poolSizePerInstance: config.capacity.poolSizePerInstance,
+    readPercent: config.capacity.readPercent,
+    minClientCapacity: config.environment === "prod" ? PROD_MIN_CLIENT_CAPACITY : 0,
+    instances: [
+      {
+        name: "primary",
+        role: "primary",
+        readWeight: 0,
+        maxConnections: maxConnectionsOf(primaryFlags),
+        vcpus: vcpusOf(config.instance.tier),
+        nodes: 1,
+        pooling: budgetPooling,
+        otherConnections: MIGRATION_RUNNER_CONNECTIONS,
+      },
+      ...Object.entries(config.replicas).map(([replicaName, r]) => ({
+        name: replicaName,
+        role: "replica" as const,
+        readWeight: r.readWeight,
+        maxConnections: maxConnectionsOf(replicaFlags[replicaName]),
+        vcpus: vcpusOf(r.tier),
+        nodes: 1,
+        pooling: budgetPooling,
+      })),
+      ...(config.readPool && readPoolFlags
+        ? [
+            {
+              name: "read-pool",
+              role: "readPool" as const,
+              readWeight: config.readPool.nodeCount,
+              maxConnections: maxConnectionsOf(readPoolFlags),
+              vcpus: vcpusOf(config.instance.tier),
+              nodes: config.readPool.nodeCount,
+              pooling: budgetPooling,
+            },
+          ]
+        : []),
+    ],
+  }),
+);
+
+const services = new ProjectServices("db-services", { project: config.project, services: [...DATABASE_TIER_APIS] });
+
+const network = new PrivateNetwork("db-network", {
+  project: config.project,
+  networkName: `${dbName}-vpc`,
+  existingNetwork: config.network.existingNetwork,
+  pscRangePrefixLength: config.network.pscRangePrefixLength,
+  requires: services.forApis("compute.googleapis.com", "servicenetworking.googleapis.com"),
+});
+
+// A key in every region that holds an instance: the primary's and each replica's.
+const keyLocations = [...new Set([config.region, ...Object.values(config.replicas).map((r) => r.region)])];
+const keys = new EncryptionKeys("db-keys", {
+  project: config.project,
+  namePrefix: dbName,
+  locations: keyLocations,
+  existingKeys: Object.fromEntries(Object.entries(config.encryption.existingKeys).filter(([l]) => keyLocations.includes(l))),
+  rotationDays: config.encryption.rotationDays,
+  labels: config.labels,
+  requires: services.forApis("cloudkms.googleapis.com", "sqladmin.googleapis.com"),
+});
+
+const primary = new PrimaryInstance("db-primary", {
+  project: config.project,
+  instanceName: dbName,
+  region: config.region,
+  databaseVersion: config.instance.databaseVersion,
+  edition: config.instance.edition,
+  tier: config.instance.tier,
+  availabilityType: config.instance.availabilityType,
+  diskType: config.instance.diskType,
+  diskSizeGb: config.instance.diskSizeGb,
+  diskAutoresizeLimitGb: config.instance.diskAutoresizeLimitGb,
+  labels: config.labels,
+  network,
+  encryption: keys,
+  sslMode: config.instance.sslMode,
+  maintenanceWindow: config.instance.maintenanceWindow,
+  maintenanceUpdateTrack: config.instance.maintenanceUpdateTrack,
+  denyMaintenancePeriod: config.instance.denyMaintenancePeriod,
+  backup: config.instance.backup,
+  insights: config.instance.insights,
+  flags: primaryFlags,
+  pooling,
+  requires: services.forApis("sqladmin.googleapis.com"),
+});
+
+/** Read replicas by their stable config name. */
+const replicas: Readonly<Record<string, ReadReplica>> = Object.fromEntries(
+  Object.entries(config.replicas).map(([replicaName, r]) => [
+    replicaName,
+    new ReadReplica(`db-replica-${replicaName}`, {
+      primary,
+      instanceName: `${dbName}-${replicaName}`,
+      region: r.region,
+      tier: r.tier,
+      readWeight: r.readWeight,
+      disasterRecovery: r.disasterRecovery,
+      flags: replicaFlags[replicaName],
+    }),
+  ]),
+);
+
+const readPool =
+  config.readPool && readPoolFlags
+    ? new ReadPool("db-read-pool", {
+        primary,
+        instanceName: `${dbName}-pool`,
+        nodeCount: config.readPool.nodeCount,
+        maxNodeCount: config.readPool.maxNodeCount,
+        flags: readPoolFlags,
+      })
+    : undefined;
+
+const access = new DatabaseAccess("db-access", {
+  project: config.project,
+  instance: primary.instance,
+  instanceNames: [primary.instanceName, ...Object.values(replicas).map((r) => r.instanceName), ...(readPool ? [readPool.instanceName] : [])],
+  databaseName: config.database.name,
+  migrationUser: config.database.migrationUser,
+  secretId: `${dbName}-${config.database.migrationUser.replace(/_/g, "-")}-password`,
+  iamUsers: config.iamUsers,
+  labels: config.labels,
+  requires: services.forApis("secretmanager.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
+});
+
+/** What applications read through a StackReference: endpoints, weights, pool sizes, secret ids (never values). */
+export const connectionManifest = {
+  databaseName: access.databaseName,
+  primary: {
+    instanceName: primary.instanceName,
+    connectionName: primary.connectionName,
+    privateIp: primary.privateIp,
+    region: primary.region,
+    maxConnections: primary.maxConnections,
+  },
+  replicas: Object.fromEntries(
+    Object.entries(replicas).map(([replicaName, r]) => [
+      replicaName,
+      {
+        instanceName: r.instanceName,
+        connectionName: r.connectionName,
+        privateIp: r.privateIp,
+        region: r.region,
+        readWeight: r.readWeight,
+        disasterRecovery: r.disasterRecovery,
+        maxConnections: r.maxConnections,
+      },
+    ]),
+  ),
+  readPool: readPool
+    ? {
+        instanceName: readPool.instanceName,
+        connectionName: readPool.connectionName,
+        privateIp: readPool.privateIp,
+        readWeight: readPool.readWeight,
+        nodeCount: readPool.nodeCount,
+        maxNodeCount: readPool.maxNodeCount,
+      }
+    : null,
+  pools: {
+    managedPooling: pooling.enabled,
+    poolMode: pooling.mode,
+    maxClientConnectionsPerInstance: pooling.maxClientConnections,
+    maxPoolSize: pooling.maxPoolSize,
+    appPoolSizePerInstance: config.capacity.poolSizePerInstance,
+    appWritePoolPerInstance: connectionBudget.perAppInstance.write,
+    appReadPoolPerInstance: connectionBudget.perAppInstance.read,
+  },
+  clientCapacity: { total: connectionBudget.clientCapacity, usable: connectionBudget.usableClientCapacity },
+  migrationUser: { name: access.migrationUserName, passwordSecretId: access.migrationSecretId },
+  iamLogins: Object.fromEntries(Object.entries(access.iamLogins).map(([k, v]) => [k, v.login])),
+};

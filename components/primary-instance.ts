@@ -1,0 +1,280 @@
+/**
+ * The Cloud SQL for PostgreSQL primary: private IP only, TLS required, CMEK,
+ * automated backups with point-in-time recovery and a final backup on delete,
+ * maintenance window and deny period, Query Insights, deletion protection at the
+ * Pulumi and the API level, the named flag set and managed connection pooling.
+ * It is created only after the PSA peering and the KMS grant on its key exist.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { MAX_LOG_RETENTION_DAYS, tierInfo, type Edition } from "../lib/cloudsql-catalog";
+import { maxConnectionsOf, toDatabaseFlags, type FlagSet } from "../lib/database-flags";
+import type { EncryptionKeys } from "./encryption";
+import type { PrivateNetwork } from "./network";
+
+export type SslMode = "ENCRYPTED_ONLY" | "TRUSTED_CLIENT_CERTIFICATE_REQUIRED";
+export type PoolMode = "transaction" | "session";
+export type DayOfWeek = "MON" | "TUE" | "WED" | "THU" | "FRI" | "SAT" | "SUN";
+
+/** TLS modes that refuse unencrypted connections. */
+export const SECURE_SSL_MODES: readonly SslMode[] = Object.freeze(["ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"]);
+/** Cloud SQL numbers maintenance days 1 (Monday) to 7 (Sunday). */
+const DAY_NUMBER: Readonly<Record<DayOfWeek, number>> = Object.freeze({ MON: 1, TUE: 2, WED: 3, THU: 4, FRI: 5, SAT: 6, SUN: 7 });
+/** Cloud SQL keeps 1–365 automated backups and keeps a final backup 1–365 days. Source: Cloud SQL "About backups". */
+export const MAX_RETAINED_BACKUPS = 365;
+export const MAX_FINAL_BACKUP_RETENTION_DAYS = 365;
+/** A final backup outlives the instance by 30 days by default: long enough to notice a mistaken delete over a month-end. */
+export const DEFAULT_FINAL_BACKUP_RETENTION_DAYS = 30;
+/** Query Insights limits. Source: provider docs for `settings.insightsConfig`. */
+export const MAX_QUERY_PLANS_PER_MINUTE = 20;
+export const MIN_QUERY_STRING_LENGTH = 256;
+export const MAX_QUERY_STRING_LENGTH = 4_500;
+
+/** Managed connection pooling of one instance. */
+export interface PoolingArgs {
+  /** Turns managed pooling on (Enterprise Plus only). */
+  readonly enabled: boolean;
+  /** transaction or session pooling. */
+  readonly mode: PoolMode;
+  /** Client connections the instance's poolers accept (`max_client_connections`). */
+  readonly maxClientConnections: number;
+  /** Server connections per pooler per database and user (`max_pool_size`). */
+  readonly maxPoolSize: number;
+}
+
+/** `settings.connectionPoolConfigs` for a pooling setting; empty when pooling is off. */
+export function connectionPoolConfigs(pooling: PoolingArgs): gcp.types.input.sql.DatabaseInstanceSettingsConnectionPoolConfig[] {
+  if (!pooling.enabled) return [];
+  return [
+    {
+      connectionPoolingEnabled: true,
+      flags: [
+        { name: "pool_mode", value: pooling.mode },
+        { name: "max_pool_size", value: String(pooling.maxPoolSize) },
+        { name: "max_client_connections", value: String(pooling.maxClientConnections) },
+      ],
+    },
+  ];
+}
+
+/** Checks the settings primary, replicas and read pools share; returns the problem or undefined. */
+export function instanceSettingsProblem(a: {
+  readonly edition: Edition;
+  readonly tier: string;
+  readonly sslMode: string;
+  readonly pooling: PoolingArgs;
+}): string | undefined {
+  const tier = tierInfo(a.tier);
+  if (!tier) return `tier "${a.tier}" is not a Cloud SQL tier`;
+  if (tier.edition !== a.edition) return `tier ${a.tier} is an ${tier.edition} tier but edition is ${a.edition}`;
+  if (!SECURE_SSL_MODES.includes(a.sslMode as SslMode)) return `sslMode ${a.sslMode} must be one of ${SECURE_SSL_MODES.join(", ")}`;
+  if (a.pooling.enabled && a.edition !== "ENTERPRISE_PLUS") return "pooling.enabled needs edition ENTERPRISE_PLUS (managed connection pooling)";
+  if (a.pooling.enabled && !(a.pooling.maxClientConnections > 0 && a.pooling.maxPoolSize > 0)) {
+    return "pooling.maxClientConnections and pooling.maxPoolSize must be positive";
+  }
+  return undefined;
+}
+
+/** Cloud SQL wants deny-period dates as yyyy-m-dd, with no leading zero on the month. */
+function denyDate(date: string): string {
+  const [y, m, d] = date.split("-");
+  return `${y}-${Number(m)}-${d}`;
+}
+
+/** Arguments of {@link PrimaryInstance}. */
+export interface PrimaryInstanceArgs {
+  /** GCP project id. */
+  readonly project: string;
+  /** Cloud SQL instance name. */
+  readonly instanceName: string;
+  /** Region of the instance; a key for it must exist in `encryption`. */
+  readonly region: string;
+  /** Cloud SQL database version, for example POSTGRES_18. */
+  readonly databaseVersion: string;
+  /** ENTERPRISE or ENTERPRISE_PLUS. */
+  readonly edition: Edition;
+  /** Machine tier. */
+  readonly tier: string;
+  /** REGIONAL (HA) or ZONAL. */
+  readonly availabilityType: "REGIONAL" | "ZONAL";
+  /** PD_SSD or PD_HDD. */
+  readonly diskType: "PD_SSD" | "PD_HDD";
+  /** Initial disk size, GB. */
+  readonly diskSizeGb: number;
+  /** Autoresize ceiling, GB; 0 means no ceiling. */
+  readonly diskAutoresizeLimitGb: number;
+  /** Labels for the instance. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The private network and its PSA peering. */
+  readonly network: PrivateNetwork;
+  /** CMEK keys; the key in `region` encrypts the instance. */
+  readonly encryption: EncryptionKeys;
+  /** TLS mode; only modes that refuse plaintext are accepted. */
+  readonly sslMode: SslMode;
+  /** Weekly maintenance window (UTC). */
+  readonly maintenanceWindow: { readonly day: DayOfWeek; readonly hour: number };
+  /** Maintenance update track. */
+  readonly maintenanceUpdateTrack: "canary" | "stable" | "week5";
+  /** A period without maintenance (dates yyyy-mm-dd). @default undefined (none) */
+  readonly denyMaintenancePeriod?: { readonly startDate: string; readonly endDate: string };
+  /** Automated backups. */
+  readonly backup: {
+    readonly startTime: string;
+    readonly location?: string;
+    readonly pointInTimeRecovery: boolean;
+    readonly transactionLogRetentionDays: number;
+    readonly retainedBackups: number;
+  };
+  /** Days the final backup taken on delete is kept. @default DEFAULT_FINAL_BACKUP_RETENTION_DAYS (30) */
+  readonly finalBackupRetentionDays?: number;
+  /** Query Insights sampling. */
+  readonly insights: { readonly queryPlansPerMinute: number; readonly queryStringLength: number };
+  /** Resolved database flags (see lib/database-flags.ts). */
+  readonly flags: FlagSet;
+  /** Managed connection pooling. */
+  readonly pooling: PoolingArgs;
+  /** Resources (enabled APIs) that must exist first. @default [] */
+  readonly requires?: readonly pulumi.Resource[];
+}
+
+/** `lp:database:PrimaryInstance`: the HA primary. */
+export class PrimaryInstance extends pulumi.ComponentResource {
+  /** The Cloud SQL instance. */
+  public readonly instance: gcp.sql.DatabaseInstance;
+  /** Instance name (plain, known before deployment). */
+  public readonly instanceName: string;
+  /** Region of the instance. */
+  public readonly region: string;
+  /** `project:region:instance`, for connectors. */
+  public readonly connectionName: pulumi.Output<string>;
+  /** Private IP address. */
+  public readonly privateIp: pulumi.Output<string>;
+  /** PEM of the server CA certificate clients verify against. */
+  public readonly serverCaCert: pulumi.Output<string>;
+  /** The key that encrypts the instance. */
+  public readonly encryptionKeyName: pulumi.Output<string>;
+  /** Effective max_connections. */
+  public readonly maxConnections: number;
+  /** Effective flags (replicas start from these). */
+  public readonly flags: FlagSet;
+  /** The args replicas and read pools inherit (version, edition, network, TLS, pooling). */
+  public readonly args: PrimaryInstanceArgs;
+
+  constructor(name: string, args: PrimaryInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lp:database:PrimaryInstance", name, {}, opts);
+    const fail = (message: string) => {
+      throw new pulumi.ResourceError(message, this);
+    };
+    const shared = instanceSettingsProblem(args);
+    if (shared) fail(shared);
+    const b = args.backup;
+    if (!Number.isInteger(b.transactionLogRetentionDays) || b.transactionLogRetentionDays < 1 || b.transactionLogRetentionDays > MAX_LOG_RETENTION_DAYS[args.edition]) {
+      fail(`backup.transactionLogRetentionDays ${b.transactionLogRetentionDays} must be 1 to ${MAX_LOG_RETENTION_DAYS[args.edition]} on ${args.edition}`);
+    }
+    if (!Number.isInteger(b.retainedBackups) || b.retainedBackups < 1 || b.retainedBackups > MAX_RETAINED_BACKUPS) {
+      fail(`backup.retainedBackups ${b.retainedBackups} must be 1 to ${MAX_RETAINED_BACKUPS}`);
+    }
+    if (args.availabilityType === "REGIONAL" && !b.pointInTimeRecovery) {
+      fail("availabilityType REGIONAL needs backup.pointInTimeRecovery (Cloud SQL HA for PostgreSQL requires it)");
+    }
+    const finalDays = args.finalBackupRetentionDays ?? DEFAULT_FINAL_BACKUP_RETENTION_DAYS;
+    if (!Number.isInteger(finalDays) || finalDays < 1 || finalDays > MAX_FINAL_BACKUP_RETENTION_DAYS) {
+      fail(`finalBackupRetentionDays ${finalDays} must be 1 to ${MAX_FINAL_BACKUP_RETENTION_DAYS}`);
+    }
+    if (args.diskAutoresizeLimitGb !== 0 && args.diskAutoresizeLimitGb < args.diskSizeGb) {
+      fail(`diskAutoresizeLimitGb ${args.diskAutoresizeLimitGb} must be 0 (no limit) or at least diskSizeGb ${args.diskSizeGb}`);
+    }
+    const w = args.maintenanceWindow;
+    if (!(w.day in DAY_NUMBER) || !Number.isInteger(w.hour) || w.hour < 0 || w.hour > 23) {
+      fail(`maintenanceWindow ${w.day} ${w.hour} must be a day MON..SUN and an hour 0-23`);
+    }
+    const deny = args.denyMaintenancePeriod;
+    if (deny && !(deny.startDate < deny.endDate)) {
+      fail(`denyMaintenancePeriod ${deny.startDate}/${deny.endDate}: startDate must come before endDate`);
+    }
+    const ins = args.insights;
+    if (ins.queryPlansPerMinute < 0 || ins.queryPlansPerMinute > MAX_QUERY_PLANS_PER_MINUTE) {
+      fail(`insights.queryPlansPerMinute ${ins.queryPlansPerMinute} must be 0 to ${MAX_QUERY_PLANS_PER_MINUTE}`);
+    }
+    if (ins.queryStringLength < MIN_QUERY_STRING_LENGTH || ins.queryStringLength > MAX_QUERY_STRING_LENGTH) {
+      fail(`insights.queryStringLength ${ins.queryStringLength} must be ${MIN_QUERY_STRING_LENGTH} to ${MAX_QUERY_STRING_LENGTH}`);
+    }
+    if (!args.flags.max_connections) fail("flags must include max_connections (resolve them with lib/database-flags.ts)");
+
+    this.args = args;
+    this.instanceName = args.instanceName;
+    this.region = args.region;
+    this.flags = args.flags;
+    this.maxConnections = maxConnectionsOf(args.flags);
+    this.encryptionKeyName = args.encryption.keyFor(args.region);
+
+    this.instance = new gcp.sql.DatabaseInstance(
+      `${name}-instance`,
+      {
+        project: args.project,
+        name: args.instanceName,
+        region: args.region,
+        databaseVersion: args.databaseVersion,
+        encryptionKeyName: this.encryptionKeyName,
+        deletionProtection: true,
+        finalBackupDescription: `Final backup of ${args.instanceName}, taken when the instance was deleted`,
+        settings: {
+          edition: args.edition,
+          tier: args.tier,
+          availabilityType: args.availabilityType,
+          diskType: args.diskType,
+          diskSize: args.diskSizeGb,
+          diskAutoresize: true,
+          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+          userLabels: { ...args.labels },
+          deletionProtectionEnabled: true,
+          ipConfiguration: {
+            ipv4Enabled: false,
+            privateNetwork: args.network.networkSelfLink,
+            allocatedIpRange: args.network.allocatedIpRange,
+            sslMode: args.sslMode,
+            authorizedNetworks: [],
+          },
+          backupConfiguration: {
+            enabled: true,
+            startTime: b.startTime,
+            location: b.location,
+            pointInTimeRecoveryEnabled: b.pointInTimeRecovery,
+            transactionLogRetentionDays: b.transactionLogRetentionDays,
+            backupRetentionSettings: { retainedBackups: b.retainedBackups, retentionUnit: "COUNT" },
+          },
+          finalBackupConfig: { enabled: true, retentionDays: finalDays },
+          retainBackupsOnDelete: true,
+          maintenanceWindow: { day: DAY_NUMBER[w.day], hour: w.hour, updateTrack: args.maintenanceUpdateTrack },
+          denyMaintenancePeriod: deny ? { startDate: denyDate(deny.startDate), endDate: denyDate(deny.endDate), time: "00:00:00" } : undefined,
+          insightsConfig: {
+            queryInsightsEnabled: true,
+            queryPlansPerMinute: ins.queryPlansPerMinute,
+            queryStringLength: ins.queryStringLength,
+            recordApplicationTags: true,
+            // Client addresses identify users' sessions; Insights does not need them.
+            recordClientAddress: false,
+          },
+          databaseFlags: toDatabaseFlags(args.flags),
+          connectionPoolConfigs: connectionPoolConfigs(args.pooling),
+        },
+      },
+      {
+        parent: this,
+        protect: true,
+        // Autoresize grows the disk; a later `up` must not try to shrink it back to diskSize.
+        ignoreChanges: ["settings.diskSize"],
+        dependsOn: [args.network.psaConnection, ...args.encryption.grantsFor(args.region), ...(args.requires ?? [])],
+      },
+    );
+
+    this.connectionName = this.instance.connectionName;
+    this.privateIp = this.instance.privateIpAddress;
+    this.serverCaCert = this.instance.serverCaCerts.apply((certs) => certs[0]?.cert ?? "");
+    this.registerOutputs({
+      connectionName: this.connectionName,
+      privateIp: this.privateIp,
+      serverCaCert: this.serverCaCert,
+    });
+  }
+}
