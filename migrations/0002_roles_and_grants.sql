@@ -1,0 +1,101 @@
+-- Least-privilege roles. Roles are cluster-wide, so creation is idempotent and
+-- tolerates another database's migration creating the same role at the same
+-- moment. All objects are owned by the NOLOGIN role lp_owner; the migration
+-- user (Cloud SQL's postgres-like user, CREATEROLE but not superuser) becomes
+-- a member of it with SET so later migrations run as lp_owner.
+--
+-- Per-role limits (documented settings, not magic numbers):
+--   lp_app_rw        statement_timeout 15s  (web requests; the slowest hot path is ~1s)
+--                    idle_in_transaction_session_timeout 30s, connection limit 500
+--                    (10 instances x 20 pool + headroom for deploy overlap)
+--   lp_analytics_ro  statement_timeout 5min (reports), idle 5min, connection limit 20
+--   lp_backup_ro     statement_timeout 0 (a logical export reads whole tables),
+--                    idle 10min, connection limit 4 (parallel pg_dump jobs)
+-- PostgreSQL applies role settings only to the role a session logs in as; the
+-- reconcile step (lib/migrate/maintenance.ts) copies them to the login users.
+
+-- Up Migration
+
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '1min';
+SET LOCAL createrole_self_grant = 'set, inherit';
+
+DO $$
+DECLARE
+  r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['lp_owner', 'lp_app_rw', 'lp_analytics_ro', 'lp_backup_ro'] LOOP
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+      BEGIN
+        EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        RAISE NOTICE 'role % was created concurrently by another database''s migration', r;
+      END;
+    END IF;
+  END LOOP;
+  IF NOT pg_has_role(current_user, 'lp_owner', 'SET') THEN
+    EXECUTE format('GRANT lp_owner TO %I WITH INHERIT TRUE, SET TRUE', current_user);
+  END IF;
+END
+$$;
+
+ALTER ROLE lp_app_rw CONNECTION LIMIT 500;
+ALTER ROLE lp_app_rw SET statement_timeout = '15s';
+ALTER ROLE lp_app_rw SET idle_in_transaction_session_timeout = '30s';
+ALTER ROLE lp_analytics_ro CONNECTION LIMIT 20;
+ALTER ROLE lp_analytics_ro SET statement_timeout = '5min';
+ALTER ROLE lp_analytics_ro SET idle_in_transaction_session_timeout = '5min';
+ALTER ROLE lp_backup_ro CONNECTION LIMIT 4;
+ALTER ROLE lp_backup_ro SET statement_timeout = 0;
+ALTER ROLE lp_backup_ro SET idle_in_transaction_session_timeout = '10min';
+
+-- lp_owner creates and owns the application's objects in public (a new owner
+-- needs CREATE on the schema).
+GRANT USAGE, CREATE ON SCHEMA public TO lp_owner;
+
+-- Hand every existing table (and, with it, its owned sequences) to lp_owner.
+DO $$
+DECLARE
+  t record;
+BEGIN
+  FOR t IN
+    SELECT c.relname FROM pg_class c
+     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+       AND c.relowner <> 'lp_owner'::regrole
+       -- extension members (pg_stat_statements' views) belong to their extension
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('ALTER TABLE public.%I OWNER TO lp_owner', t.relname);
+  END LOOP;
+END
+$$;
+
+-- Nobody but the schema owner creates objects in public (PostgreSQL 15+ default;
+-- explicit for databases created on older majors and upgraded).
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO lp_app_rw, lp_analytics_ro, lp_backup_ro;
+CREATE SCHEMA IF NOT EXISTS lp_ops AUTHORIZATION lp_owner;
+
+-- Application: DML, no DDL (no TRUNCATE, REFERENCES or TRIGGER either).
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO lp_app_rw;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO lp_app_rw;
+-- The audit log is append-only for the application.
+REVOKE UPDATE, DELETE ON audit_log FROM lp_app_rw;
+
+-- Logical export reads everything.
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO lp_backup_ro;
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO lp_backup_ro;
+
+-- Analytics: learning activity and the catalogue, and users without personal data.
+GRANT SELECT ON analytics_events, courses, lessons, enrollments, lesson_progress, quiz_attempts TO lp_analytics_ro;
+GRANT SELECT (id, country_code, locale, role, created_at, deleted_at) ON users TO lp_analytics_ro;
+
+-- Future tables and partitions created by lp_owner get the same grants. No
+-- default grant for lp_analytics_ro: a new table may hold personal data, so
+-- analytics access is granted table by table.
+ALTER DEFAULT PRIVILEGES FOR ROLE lp_owner IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO lp_app_rw;
+ALTER DEFAULT PRIVILEGES FOR ROLE lp_owner IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO lp_app_rw;
+ALTER DEFAULT PRIVILEGES FOR ROLE lp_owner IN SCHEMA public GRANT SELECT ON TABLES TO lp_backup_ro;
+ALTER DEFAULT PRIVILEGES FOR ROLE lp_owner IN SCHEMA public GRANT SELECT ON SEQUENCES TO lp_backup_ro;
+-- Functions are not executable by PUBLIC by default; each is granted explicitly.
+ALTER DEFAULT PRIVILEGES FOR ROLE lp_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
