@@ -132,6 +132,10 @@ export interface StackConfig {
     readonly exportTimeZone: string;
     readonly exportDatabases: readonly string[];
     readonly drillEnabled: boolean;
+    /** RFC3339 UTC instant the drill recovers to; undefined for the latest recoverable point. */
+    readonly drillPointInTime?: string;
+    /** Row-count bounds of the key tables the drill checks, by table. */
+    readonly drillRowBounds: Readonly<Record<string, { readonly min: number; readonly max?: number }>>;
   };
   readonly monitoring: {
     readonly warningEmails: readonly string[];
@@ -307,6 +311,23 @@ const rawSchema = z.object({
     message: "name at least one database",
   }),
   drillEnabled: bool(),
+  drillPointInTime: z
+    .string()
+    .refine((v) => v === "" || (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(v) && !Number.isNaN(Date.parse(v))), {
+      message: 'expected "" (latest) or an RFC3339 UTC timestamp such as "2026-11-20T03:15:00Z"',
+    }),
+  drillRowBounds: pairList(PG_IDENT, "<table>=<min> or <table>=<min>..<max>").transform((bounds, ctx) =>
+    Object.fromEntries(
+      Object.entries(bounds).map(([table, range], i) => {
+        const m = /^(\d+)(?:\.\.(\d+))?$/.exec(range);
+        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
+          ctx.addIssue({ code: "custom", path: [i], message: 'expected "<table>=<min>" or "<table>=<min>..<max>" with min ≤ max' });
+          return [table, { min: 0 }];
+        }
+        return [table, m[2] === undefined ? { min: Number(m[1]) } : { min: Number(m[1]), max: Number(m[2]) }];
+      }),
+    ),
+  ),
   alertEmails: emails,
   criticalEmails: emails,
   slackChannel: z.string().refine((v) => v === "" || /^#[-_a-z0-9]{1,80}$/.test(v), { message: 'expected "" or "#channel-name"' }),
@@ -464,6 +485,12 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
   if (raw.exportDatabases.some((d) => d !== raw.databaseName)) {
     fail("exportDatabases", `may only name databases this stack creates (${raw.databaseName})`);
   }
+  if (raw.backupBucketLocked && raw.environment !== "prod") {
+    fail("backupBucketLocked", "only a prod stack locks its export bucket (Bucket Lock is irreversible and blocks deleting the stack)");
+  }
+  if (raw.drillPointInTime && Date.parse(raw.drillPointInTime) > Date.now()) {
+    fail("drillPointInTime", "is in the future; pick a moment inside the point-in-time recovery window");
+  }
   if (raw.environment === "prod") {
     const inRegionReaders = Object.values(replicas).filter((r) => !r.disasterRecovery).length;
     if (raw.availabilityType !== "REGIONAL") fail("availabilityType", "a prod stack must be REGIONAL (high availability)");
@@ -540,6 +567,8 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
       exportTimeZone: raw.exportTimeZone,
       exportDatabases: raw.exportDatabases,
       drillEnabled: raw.drillEnabled,
+      drillPointInTime: raw.drillPointInTime || undefined,
+      drillRowBounds: raw.drillRowBounds,
     },
     monitoring: {
       warningEmails: raw.alertEmails,
