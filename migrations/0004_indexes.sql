@@ -42,11 +42,6 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS courses_catalog_live_idx
   ON courses (status, published_at DESC)
   WHERE deleted_at IS NULL;
 
--- Partial: a course's live content items.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS course_content_course_live_idx
-  ON course_content (course_id)
-  WHERE deleted_at IS NULL;
-
 -- Composite filter/sort: a course's roster by status, newest first (FK course_id).
 CREATE INDEX CONCURRENTLY IF NOT EXISTS enrollments_course_status_idx
   ON enrollments (course_id, status, enrolled_at DESC);
