@@ -1,0 +1,144 @@
+/**
+ * The benchmark's results: the stable JSON schema of bench/results/latest.json
+ * (issue 9) and the markdown table printed on stdout.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+/** Latency percentiles in milliseconds and throughput in operations per second. */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly tps: number;
+}
+
+/** One hot query at one concurrency, before and after the optimisation migrations. */
+export interface QueryResult {
+  readonly name: string;
+  readonly concurrency: number;
+  readonly baseline: LatencySummary;
+  readonly optimized: LatencySummary;
+}
+
+/** The whole run; this shape is the stable contract of latest.json. */
+export interface BenchResults {
+  readonly scale: number;
+  readonly pgVersion: string;
+  readonly queries: readonly QueryResult[];
+  readonly migrationUnderLoad: { readonly maxWriteStallMs: number; readonly rowsLost: number; readonly durationS: number };
+  readonly noopApplyMs: number;
+}
+
+/** The issue's targets on this 2-core machine at default scale. */
+export const TARGETS = {
+  /** Every hot query's p95 at TARGET_CONCURRENCY clients once optimised. */
+  hotP95Ms: 10,
+  /** Concurrency the p95 target applies to. */
+  concurrency: 16,
+  /** Minimum baseline/optimised p95 ratio of the analytics window queries. */
+  analyticsSpeedup: 10,
+  /** Longest write stall while the migrations run under load. */
+  maxWriteStallMs: 1000,
+  /** Rows the writer committed that are missing afterwards. */
+  rowsLost: 0,
+  /** Provider diff + update against an up-to-date database. */
+  noopApplyMs: 500,
+} as const;
+
+/** Query names whose speed-up the analytics target applies to. */
+export const ANALYTICS_WINDOW_QUERIES: readonly string[] = ["instructor_analytics_7d", "instructor_analytics_30d"];
+
+/** Rounds to a fixed number of decimals (JSON stays readable and diffable). */
+export function round(value: number, decimals = 2): number {
+  const f = 10 ** decimals;
+  return Math.round(value * f) / f;
+}
+
+/** baseline p95 / optimised p95; Infinity when the optimised p95 rounds to 0. */
+export function speedup(q: QueryResult): number {
+  return q.optimized.p95 > 0 ? q.baseline.p95 / q.optimized.p95 : Infinity;
+}
+
+/** One pass/fail line per target, with the measured number. */
+export function checkTargets(r: BenchResults): { target: string; measured: string; ok: boolean }[] {
+  const out: { target: string; measured: string; ok: boolean }[] = [];
+  for (const q of r.queries.filter((x) => x.concurrency === TARGETS.concurrency)) {
+    out.push({
+      target: `${q.name} p95 ≤ ${TARGETS.hotP95Ms} ms at ${TARGETS.concurrency} clients (optimised)`,
+      measured: `${fmtMs(q.optimized.p95)} ms`,
+      ok: q.optimized.p95 <= TARGETS.hotP95Ms,
+    });
+  }
+  for (const q of r.queries.filter((x) => ANALYTICS_WINDOW_QUERIES.includes(x.name))) {
+    const s = speedup(q);
+    out.push({
+      target: `${q.name} at ${q.concurrency} clients ≥ ${TARGETS.analyticsSpeedup}× faster (p95)`,
+      measured: `${fmtRatio(s)}`,
+      ok: s >= TARGETS.analyticsSpeedup,
+    });
+  }
+  const m = r.migrationUnderLoad;
+  out.push({ target: `longest write stall ≤ ${TARGETS.maxWriteStallMs} ms`, measured: `${fmtMs(m.maxWriteStallMs)} ms`, ok: m.maxWriteStallMs <= TARGETS.maxWriteStallMs });
+  out.push({ target: `rows lost = ${TARGETS.rowsLost}`, measured: String(m.rowsLost), ok: m.rowsLost === TARGETS.rowsLost });
+  out.push({ target: `no-op apply ≤ ${TARGETS.noopApplyMs} ms`, measured: `${fmtMs(r.noopApplyMs)} ms`, ok: r.noopApplyMs <= TARGETS.noopApplyMs });
+  return out;
+}
+
+function fmtMs(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function fmtRatio(v: number): string {
+  return Number.isFinite(v) ? `${v >= 10 ? v.toFixed(0) : v.toFixed(1)}×` : "∞";
+}
+
+/** The results as markdown: the per-query table, the migration and no-op numbers, the targets. */
+export function markdown(r: BenchResults, extra: readonly string[] = []): string {
+  const lines: string[] = [];
+  lines.push(`### Benchmark: scale ${r.scale}, PostgreSQL ${r.pgVersion}`, "");
+  lines.push("| Query | Clients | Baseline p50 / p95 / p99 (ms) | Baseline tps | Optimised p50 / p95 / p99 (ms) | Optimised tps | p95 speed-up |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|");
+  for (const q of r.queries) {
+    const b = q.baseline;
+    const o = q.optimized;
+    lines.push(
+      `| ${q.name} | ${q.concurrency} | ${fmtMs(b.p50)} / ${fmtMs(b.p95)} / ${fmtMs(b.p99)} | ${b.tps.toFixed(1)} | ` +
+        `${fmtMs(o.p50)} / ${fmtMs(o.p95)} / ${fmtMs(o.p99)} | ${o.tps.toFixed(1)} | ${fmtRatio(speedup(q))} |`,
+    );
+  }
+  const m = r.migrationUnderLoad;
+  lines.push("", "| Migration under load | |", "|---|---:|");
+  lines.push(`| Longest write stall | ${fmtMs(m.maxWriteStallMs)} ms |`, `| Rows lost | ${m.rowsLost} |`, `| Duration | ${m.durationS.toFixed(1)} s |`);
+  lines.push(`| No-op apply (provider diff + update) | ${fmtMs(r.noopApplyMs)} ms |`);
+  lines.push("", "| Target | Measured | Met |", "|---|---:|:---:|");
+  for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.ok ? "yes" : "**no**"} |`);
+  if (extra.length > 0) lines.push("", ...extra);
+  return lines.join("\n") + "\n";
+}
+
+/** Writes the JSON with exactly the stable schema (no extra keys), keys in the issue's order. */
+export function writeResults(file: string, r: BenchResults): void {
+  const stable: BenchResults = {
+    scale: r.scale,
+    pgVersion: r.pgVersion,
+    queries: r.queries.map((q) => ({
+      name: q.name,
+      concurrency: q.concurrency,
+      baseline: pick(q.baseline),
+      optimized: pick(q.optimized),
+    })),
+    migrationUnderLoad: {
+      maxWriteStallMs: round(r.migrationUnderLoad.maxWriteStallMs),
+      rowsLost: r.migrationUnderLoad.rowsLost,
+      durationS: round(r.migrationUnderLoad.durationS),
+    },
+    noopApplyMs: round(r.noopApplyMs),
+  };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(stable, null, 2) + "\n");
+}
+
+function pick(s: LatencySummary): LatencySummary {
+  return { p50: round(s.p50, 3), p95: round(s.p95, 3), p99: round(s.p99, 3), tps: round(s.tps, 1) };
+}

@@ -1,0 +1,204 @@
+/**
+ * The platform's hot queries, the same SQL on the baseline and the optimised
+ * schema (see FULL_TEXT for the one documented exception), and the random
+ * parameters each call draws.
+ */
+import type { ClientBase } from "pg";
+import type { Operation } from "./runner";
+import { TOPICS } from "./seed";
+
+/** Ids sampled from the seeded data, so each call hits a real learner, course, lesson or instructor. */
+export interface Params {
+  /** (learner, course) pairs of live enrollments. */
+  readonly enrollments: readonly { readonly userId: string; readonly courseId: string }[];
+  /** Lesson ids per course id. */
+  readonly lessonsByCourse: ReadonlyMap<string, readonly string[]>;
+  /** Live course ids. */
+  readonly courseIds: readonly string[];
+  /** Users who teach at least one live course. */
+  readonly instructorIds: readonly string[];
+  /** Course titles, for fuzzy-title search terms. */
+  readonly titles: readonly string[];
+}
+
+/** Enrollments sampled for the dashboard and upsert parameters (enough that the same learner rarely repeats). */
+const ENROLLMENT_SAMPLE = 20_000;
+
+/** Samples parameters from the database (once per phase; the data is the same in both). */
+export async function loadParams(client: ClientBase): Promise<Params> {
+  const enr = await client.query<{ user_id: string; course_id: string }>(
+    `SELECT user_id, course_id FROM enrollments TABLESAMPLE SYSTEM (10) REPEATABLE (42) WHERE deleted_at IS NULL LIMIT ${ENROLLMENT_SAMPLE}`,
+  );
+  const lessons = await client.query<{ course_id: string; ids: string[] }>(
+    "SELECT course_id, array_agg(id ORDER BY position) AS ids FROM lessons WHERE deleted_at IS NULL GROUP BY course_id",
+  );
+  const courses = await client.query<{ id: string; title: string; instructor_id: string }>("SELECT id, title, instructor_id FROM courses WHERE deleted_at IS NULL ORDER BY id");
+  const lessonsByCourse = new Map(lessons.rows.map((r) => [r.course_id, r.ids]));
+  const live = new Set(courses.rows.map((r) => r.id));
+  return {
+    enrollments: enr.rows.filter((r) => live.has(r.course_id) && lessonsByCourse.has(r.course_id)).map((r) => ({ userId: r.user_id, courseId: r.course_id })),
+    lessonsByCourse,
+    courseIds: courses.rows.map((r) => r.id),
+    instructorIds: [...new Set(courses.rows.map((r) => r.instructor_id))],
+    titles: courses.rows.map((r) => r.title),
+  };
+}
+
+function pick<T>(xs: readonly T[]): T {
+  if (xs.length === 0) throw new Error("workload: no sampled rows to draw parameters from; is the database seeded?");
+  return xs[Math.floor(Math.random() * xs.length)];
+}
+
+/** Analytics windows (issue 9: 7-day and 30-day instructor analytics); daily active learners use the 30-day one. */
+export const WINDOW_DAYS = { week: 7, month: 30 } as const;
+
+/** Schema facts the queries depend on, read after each phase's migrations. */
+export interface SchemaFacts {
+  /** Generated tsvector column on course_content, when the optimisation migrations added one. */
+  readonly searchVectorColumn?: string;
+}
+
+/** Reads the facts from the catalog. */
+export async function readSchemaFacts(client: ClientBase): Promise<SchemaFacts> {
+  const r = await client.query<{ attname: string }>(
+    `SELECT attname FROM pg_attribute
+      WHERE attrelid = 'public.course_content'::regclass AND atttypid = 'tsvector'::regtype AND attnum > 0 AND NOT attisdropped
+      ORDER BY attnum LIMIT 1`,
+  );
+  return { searchVectorColumn: r.rows[0]?.attname };
+}
+
+/**
+ * The document the full-text search matches: the same expression migration
+ * 0003 stores in course_content.search_vector (title weighted A, body B). Full-text search
+ * is the one query whose SQL differs between the phases: the baseline must
+ * compute this per row, and PostgreSQL never rewrites an expression into a
+ * generated column that stores it, so the optimised query names the column to
+ * reach its GIN index. Both return the same rows.
+ */
+export const FULL_TEXT = {
+  document:
+    "(setweight(to_tsvector('english'::regconfig, coalesce(cc.title, '')), 'A') || setweight(to_tsvector('english'::regconfig, coalesce(cc.body, '')), 'B'))",
+} as const;
+
+/** A named hot query: builds the operation for a phase. */
+export interface HotQuery {
+  readonly name: string;
+  /** SQL text for this phase (the same for both phases except full-text search). */
+  sql(facts: SchemaFacts): string;
+  /** Parameters for one call. */
+  args(p: Params): unknown[];
+}
+
+export const HOT_QUERIES: readonly HotQuery[] = [
+  {
+    // A learner's dashboard: each enrolled course with lessons completed and last activity.
+    name: "learner_dashboard",
+    sql: () => `SELECT c.id, c.title, e.status, e.progress_percent, e.enrolled_at, e.last_activity_at,
+        count(lp.lesson_id) FILTER (WHERE lp.status = 'completed') AS lessons_completed, max(lp.completed_at) AS last_completed_at
+      FROM enrollments e
+      JOIN courses c ON c.id = e.course_id AND c.deleted_at IS NULL
+      LEFT JOIN lesson_progress lp ON lp.user_id = e.user_id AND lp.course_id = e.course_id
+      WHERE e.user_id = $1 AND e.deleted_at IS NULL
+      GROUP BY c.id, c.title, e.status, e.progress_percent, e.enrolled_at, e.last_activity_at
+      ORDER BY e.enrolled_at DESC, c.id
+      LIMIT 20`,
+    args: (p) => [pick(p.enrollments).userId],
+  },
+  {
+    // A course page: the course, its instructor and its lessons in order.
+    name: "course_page",
+    sql: () => `SELECT c.id, c.title, c.description, u.display_name AS instructor, l.id AS lesson_id, l.title AS lesson_title, l.position, l.duration_seconds
+      FROM courses c
+      JOIN users u ON u.id = c.instructor_id
+      JOIN lessons l ON l.course_id = c.id AND l.deleted_at IS NULL
+      WHERE c.id = $1 AND c.deleted_at IS NULL
+      ORDER BY l.position`,
+    args: (p) => [pick(p.courseIds)],
+  },
+  {
+    // Progress upsert as the ORM issues it: update the (learner, lesson) row, insert it if there was none.
+    // Written without ON CONFLICT because the baseline has no unique key on (user_id, lesson_id) to conflict on.
+    name: "progress_upsert",
+    sql: () => `WITH updated AS (
+        UPDATE lesson_progress
+           SET progress_percent = greatest(progress_percent, $4::numeric),
+               status = CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE status END,
+               completed_at = CASE WHEN $4::numeric >= 100 THEN coalesce(completed_at, now()) ELSE completed_at END,
+               updated_at = now()
+         WHERE user_id = $1 AND course_id = $2 AND lesson_id = $3
+        RETURNING id)
+      INSERT INTO lesson_progress (user_id, course_id, lesson_id, status, progress_percent)
+      SELECT $1, $2, $3, CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE 'started' END, $4::numeric
+      WHERE NOT EXISTS (SELECT FROM updated)`,
+    args: (p) => {
+      const e = pick(p.enrollments);
+      const lessons = p.lessonsByCourse.get(e.courseId) ?? [];
+      return [e.userId, e.courseId, pick(lessons), Math.random() < 0.3 ? 100 : Math.floor(Math.random() * 100)];
+    },
+  },
+  {
+    name: "search_full_text",
+    sql: (f) => {
+      const doc = f.searchVectorColumn ? `cc.${f.searchVectorColumn}` : FULL_TEXT.document;
+      return `SELECT c.id, c.title, ts_rank(${doc}, q) AS rank
+        FROM course_content cc
+        JOIN courses c ON c.id = cc.course_id AND c.deleted_at IS NULL,
+             websearch_to_tsquery('english', $1) AS q
+        WHERE cc.deleted_at IS NULL AND ${doc} @@ q
+        ORDER BY rank DESC, c.id
+        LIMIT 20`;
+    },
+    // Two topic words, as a learner types them ("docker kubernetes").
+    args: () => [`${pick(TOPICS)} ${pick(TOPICS)}`],
+  },
+  {
+    // Fuzzy title search: a fragment of a real title, as typed into the search box. ILIKE rather than
+    // pg_trgm's similarity operator because the baseline has no pg_trgm; the optimised schema's
+    // trigram GIN index (0004 courses_title_trgm_idx) serves ILIKE '%…%' as well.
+    name: "search_fuzzy_title",
+    sql: () => `SELECT id, title FROM courses
+      WHERE deleted_at IS NULL AND title ILIKE '%' || $1 || '%'
+      ORDER BY title
+      LIMIT 20`,
+    args: (p) => [titleFragment(pick(p.titles))],
+  },
+  ...(["week", "month"] as const).map(
+    (w): HotQuery => ({
+      // Instructor analytics: events and distinct learners per day and type over the window, across the instructor's courses.
+      name: `instructor_analytics_${WINDOW_DAYS[w]}d`,
+      sql: () => `SELECT date_trunc('day', ae.occurred_at) AS day, ae.event_type, count(*) AS events, count(DISTINCT ae.user_id) AS learners
+        FROM analytics_events ae
+        WHERE ae.course_id IN (SELECT id FROM courses WHERE instructor_id = $1 AND deleted_at IS NULL)
+          AND ae.occurred_at >= now() - make_interval(days => $2)
+        GROUP BY 1, 2
+        ORDER BY 1, 2`,
+      args: (p) => [pick(p.instructorIds), WINDOW_DAYS[w]],
+    }),
+  ),
+  {
+    // Daily active learners of a course over the last 30 days (course dashboards).
+    name: "daily_active_learners",
+    sql: () => `SELECT date_trunc('day', occurred_at) AS day, count(DISTINCT user_id) AS learners
+      FROM analytics_events
+      WHERE course_id = $1 AND occurred_at >= now() - make_interval(days => $2)
+      GROUP BY 1
+      ORDER BY 1`,
+    args: (p) => [pick(p.courseIds), WINDOW_DAYS.month],
+  },
+];
+
+/** A 4–8 character slice of a title word, lower-cased (the search box is case-insensitive). */
+function titleFragment(title: string): string {
+  const words = title.split(/\s+/).filter((w) => w.length >= 4);
+  const w = pick(words.length > 0 ? words : [title]).toLowerCase();
+  const len = Math.min(w.length, 4 + Math.floor(Math.random() * 5));
+  const start = Math.floor(Math.random() * (w.length - len + 1));
+  return w.slice(start, start + len);
+}
+
+/** The operation the runner times for one hot query in one phase. */
+export function operation(q: HotQuery, facts: SchemaFacts, params: Params): Operation {
+  const text = q.sql(facts);
+  return (client) => client.query(text, q.args(params));
+}
