@@ -171,7 +171,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         { parent: this },
       );
       iamLogins[key] = Object.freeze({ login, groupRoles: Object.freeze([...user.groupRoles]) });
-      this.grantConnect(key, `serviceAccount:${user.serviceAccount}`);
+      this.grantConnect(key, `serviceAccount:${user.serviceAccount}`, requires);
     }
     this.iamUsers = Object.freeze(users);
     this.iamLogins = Object.freeze(iamLogins);
@@ -183,14 +183,14 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     });
   }
 
-  /** Grants `member` the roles to connect to and log in on this stack's instances (only those). */
-  grantConnect(key: string, member: pulumi.Input<string>): gcp.projects.IAMMember[] {
+  /** Grants `member` the roles to connect to and log in on this stack's instances (only those); `key` names the bindings. */
+  grantConnect(key: string, member: pulumi.Input<string>, dependsOn: readonly pulumi.Resource[] = []): gcp.projects.IAMMember[] {
     return IAM_LOGIN_ROLES.map(
       (role) =>
         new gcp.projects.IAMMember(
           `${this.name}-${key}-${role.split(".")[1]}`,
           { project: this.project, role, member, condition: this.condition },
-          { parent: this },
+          { parent: this, dependsOn: [...dependsOn] },
         ),
     );
   }

@@ -149,10 +149,10 @@ export class EncryptionKeys extends pulumi.ComponentResource {
     return this.grants[location];
   }
 
-  /** Grants `member` (for example a bucket's storage service agent) encrypter/decrypter on `location`'s key. */
-  grantEncrypterDecrypter(role: string, location: string, member: pulumi.Input<string>): gcp.kms.CryptoKeyIAMMember {
+  /** Grants `member` (for example a bucket's storage service agent) encrypter/decrypter on `location`'s key; `key` names the grant. */
+  grantEncrypterDecrypter(key: string, location: string, member: pulumi.Input<string>): gcp.kms.CryptoKeyIAMMember {
     return new gcp.kms.CryptoKeyIAMMember(
-      `${this.name}-${location}-${role}-encrypter`,
+      `${this.name}-${location}-${key}-encrypter`,
       { cryptoKeyId: this.keyFor(location), role: ENCRYPTER_DECRYPTER_ROLE, member },
       { parent: this },
     );

@@ -182,6 +182,9 @@ describe.each(["prod", "staging"])("stack %s", (stack) => {
     const tier = services.filter((s) => s.parent === "db-services");
     expect(tier.map((s) => s.inputs.service).sort()).toEqual([...DATABASE_TIER_APIS].sort());
     for (const s of services) expect(s.inputs.disableOnDestroy, s.name).toBe(false);
+    for (const m of run.recorder.ofType("gcp:projects/iAMMember:IAMMember").filter((r) => r.parent === "db-access")) {
+      expect(m.dependsOn, m.name).toEqual(expect.arrayContaining(["db-services-iam", "db-services-cloudresourcemanager"]));
+    }
     expect(run.recorder.get("gcp:secretmanager/secret:Secret", "db-access-migration-secret").dependsOn).toContain("db-services-secretmanager");
     expect(run.recorder.get("gcp:kms/keyRing:KeyRing", `db-keys-${config.region}-ring`).dependsOn).toContain("db-services-cloudkms");
     expect(run.recorder.get("gcp:servicenetworking/connection:Connection", "db-network-psa").dependsOn).toContain("db-services-servicenetworking");
@@ -420,6 +423,14 @@ describe("component validation", () => {
       expect(() => keys.keyFor("us-central1")).toThrow(/no encryption key in us-central1; keys exist in: nam4/);
       expect(() => keys.grantsFor("us-central1")).toThrow(/no encryption key in us-central1/);
       expect(keys.grantsFor("nam4")).toHaveLength(1);
+      expect(() => keys.grantEncrypterDecrypter("bucket", "us-central1", "serviceAccount:x@y.iam.gserviceaccount.com")).toThrow(/no encryption key in us-central1/);
+    });
+
+    test("grantEncrypterDecrypter grants another principal on a location's key", async () => {
+      const keys = new EncryptionKeys(uniq("keys"), keysArgs({ locations: ["nam4"], services: ["storage.googleapis.com"] }));
+      const grant = keys.grantEncrypterDecrypter("bucket", "nam4", "serviceAccount:x@y.iam.gserviceaccount.com");
+      const role = await new Promise((resolve) => grant.role.apply(resolve));
+      expect(role).toBe(ENCRYPTER_DECRYPTER_ROLE);
     });
   });
 
@@ -532,6 +543,13 @@ describe("component validation", () => {
       const a = new DatabaseAccess(uniq("access"), accessArgs());
       expect(a.iamLogins.application).toEqual({ login: "lp-app@rds-lms.iam", groupRoles: ["lp_app_rw"] });
       expect(pulumi.Output.isInstance(a.migrationPassword)).toBe(true);
+      expect(a.grantConnect("reporting", "serviceAccount:reporting@rds-lms.iam.gserviceaccount.com")).toHaveLength(IAM_LOGIN_ROLES.length);
+      expect(a.grantSecretAccess("migrator", "serviceAccount:migrator@rds-lms.iam.gserviceaccount.com")).toBeDefined();
+    });
+
+    test("the migration password is a secret Output", async () => {
+      const a = new DatabaseAccess(uniq("access"), accessArgs());
+      expect(await pulumi.isSecret(a.migrationPassword)).toBe(true);
     });
 
     test.each([
