@@ -32,6 +32,12 @@ export interface RecordedResource {
   readonly plainInputs: Record<string, unknown>;
   /** Names of the resources this one explicitly depends on (`dependsOn`). */
   readonly dependsOn: readonly string[];
+  /** Per input property, names of the resources its value came from (what policies see as `propertyDependencies`). */
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+  /** The `protect` resource option. */
+  readonly protect: boolean;
+  /** Top-level properties kept secret in state (`additionalSecretOutputs`, including those the provider SDK adds). */
+  readonly additionalSecretOutputs: readonly string[];
 }
 
 type Outputs = Record<string, unknown>;
@@ -155,6 +161,9 @@ export class MockRecorder implements pulumi.runtime.Mocks {
             inputs: render(raw, false) as Record<string, unknown>,
             plainInputs: render(raw, true) as Record<string, unknown>,
             dependsOn: req.getDependenciesList().map(nameOfUrn),
+            propertyDependencies: propertyDependencyNames(req),
+            protect: req.getProtect() === true,
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
           });
         }
         cb(err, res);
@@ -183,7 +192,18 @@ interface RegisterRequest {
   getParent(): string;
   getCustom(): boolean;
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getProtect(): boolean | undefined;
+  getAdditionalsecretoutputsList(): string[];
   getObject(): { toJavaScript(): Record<string, unknown> };
+}
+
+function propertyDependencyNames(req: RegisterRequest): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((deps, key) => {
+    out[key] = deps.getUrnsList().map(nameOfUrn);
+  });
+  return out;
 }
 
 /** The repository root (where Pulumi.yaml is). */
