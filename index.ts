@@ -10,6 +10,10 @@ import { PrimaryInstance } from "./components/primary-instance";
 import { DATABASE_TIER_APIS, ProjectServices } from "./components/project-services";
 import { ReadPool } from "./components/read-pool";
 import { ReadReplica } from "./components/read-replica";
+import { Dashboard, type DashboardInstance } from "./components/dashboard";
+import { DatabaseAlerts } from "./components/database-alerts";
+import { LogMetrics } from "./components/log-metrics";
+import { NotificationChannels } from "./components/notification-channels";
 import { tierInfo } from "./lib/cloudsql-catalog";
 import { ConnectionBudgetError, MIGRATION_RUNNER_CONNECTIONS, PROD_MIN_CLIENT_CAPACITY, checkConnectionBudget } from "./lib/connection-budget";
 import { DatabaseFlagError, maxConnectionsOf, resolveFlags } from "./lib/database-flags";
@@ -244,4 +248,82 @@ export const connectionManifest = {
   clientCapacity: { total: connectionBudget.clientCapacity, usable: connectionBudget.usableClientCapacity },
   migrationUser: { name: access.migrationUserName, passwordSecretId: access.migrationSecretId },
   iamLogins: Object.fromEntries(Object.entries(access.iamLogins).map(([k, v]) => [k, v.login])),
+};
+
+// ---------------------------------------------------------------------------
+// Monitoring (issue 7): channels routed by severity, log-based metrics, one
+// alert policy set per instance, and the dashboard, all from lib/metrics.ts.
+
+const monitoredInstances: Readonly<Record<string, DashboardInstance>> = {
+  primary: { instanceName: primary.instanceName, role: "primary", maxConnections: primary.maxConnections, pooling: budgetPooling },
+  ...Object.fromEntries(
+    Object.entries(replicas).map(([replicaName, r]) => [
+      replicaName,
+      { instanceName: r.instanceName, role: "replica" as const, maxConnections: r.maxConnections, pooling: budgetPooling },
+    ]),
+  ),
+  ...(readPool
+    ? { "read-pool": { instanceName: readPool.instanceName, role: "replica" as const, maxConnections: readPool.maxConnections, pooling: budgetPooling } }
+    : {}),
+};
+
+const monitoringServices = new ProjectServices("monitoring-services", {
+  project: config.project,
+  services: ["monitoring.googleapis.com", "logging.googleapis.com"],
+});
+
+const channels = new NotificationChannels(
+  "monitoring-channels",
+  {
+    project: config.project,
+    displayNamePrefix: dbName,
+    warningEmails: config.monitoring.warningEmails,
+    criticalEmails: config.monitoring.criticalEmails,
+    slack:
+      config.monitoring.slackChannel && config.monitoring.slackAuthToken
+        ? { channel: config.monitoring.slackChannel, authToken: config.monitoring.slackAuthToken }
+        : undefined,
+    labels: config.labels,
+  },
+  { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
+);
+
+const logMetrics = new LogMetrics(
+  "monitoring-log-metrics",
+  {
+    project: config.project,
+    prefix: dbName,
+    databaseIds: Object.values(monitoredInstances).map((i) => `${config.project}:${i.instanceName}`),
+  },
+  { dependsOn: monitoringServices.forApis("logging.googleapis.com") },
+);
+
+/** Alert policies by instance key (primary, replica names, read-pool). */
+const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
+  Object.entries(monitoredInstances).map(([key, i]) => [
+    key,
+    new DatabaseAlerts(`monitoring-alerts-${key}`, {
+      project: config.project,
+      instanceName: i.instanceName,
+      role: i.role,
+      maxConnections: i.maxConnections,
+      pooling: i.pooling,
+      channels: { WARNING: channels.warning, CRITICAL: channels.critical },
+      logMetrics,
+      labels: config.labels,
+    }, { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") }),
+  ]),
+);
+
+const dashboard = new Dashboard("monitoring-dashboard", {
+  project: config.project,
+  displayName: `${dbName} database tier`,
+  instances: monitoredInstances,
+  logMetrics,
+}, { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") });
+
+export const monitoring = {
+  dashboard: dashboard.dashboard.id,
+  alertPolicies: Object.fromEntries(Object.entries(alerts).map(([k, a]) => [k, Object.keys(a.policies).length])),
+  logMetrics: logMetrics.names,
 };

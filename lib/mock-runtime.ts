@@ -79,6 +79,8 @@ const COMPUTED: Record<string, OutputFactory> = {
     member: `serviceAccount:${a.inputs.accountId}@${c.project}.iam.gserviceaccount.com`,
   }),
   "gcp:storage/bucket:Bucket": (a) => ({ url: `gs://${a.inputs.name ?? a.name}` }),
+  "gcp:monitoring/notificationChannel:NotificationChannel": (a, c) => ({ name: `projects/${c.project}/notificationChannels/${a.name}` }),
+  "gcp:monitoring/alertPolicy:AlertPolicy": (a, c) => ({ name: `projects/${c.project}/alertPolicies/${a.name}` }),
   "random:index/randomPassword:RandomPassword": (a) => ({ result: `mock-password-${a.name}` }),
 };
 

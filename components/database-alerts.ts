@@ -1,0 +1,174 @@
+/**
+ * The alert policies of one Cloud SQL instance: for every signal in
+ * lib/metrics.ts that applies to the instance's role, one WARNING and one
+ * CRITICAL policy, each a PromQL condition over the same expression the
+ * dashboard charts, routed to that severity's channels and documented with
+ * what it means, what to do and a link to docs/alerts.md.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import type { LogMetrics } from "./log-metrics";
+import {
+  EVALUATION_INTERVAL_SECONDS,
+  SEVERITIES,
+  SIGNALS,
+  alertQuery,
+  appliesTo,
+  signal,
+  type InstanceContext,
+  type InstanceRole,
+  type Severity,
+  type Signal,
+} from "../lib/metrics";
+
+/** Where the per-alert response sections live, relative to the repository root. */
+export const ALERTS_DOC = "docs/alerts.md";
+
+/** Incidents whose condition stopped holding but saw no data for this long close themselves (a week of silence is not an outage). */
+const AUTO_CLOSE_SECONDS = 7 * 24 * 3600;
+
+/** Arguments of {@link DatabaseAlerts}. */
+export interface DatabaseAlertsArgs {
+  /** Project the policies live in (and the instance's project). */
+  readonly project: pulumi.Input<string>;
+  /** The Cloud SQL instance name. */
+  readonly instanceName: pulumi.Input<string>;
+  /** Primary or read replica; replication-lag policies exist only on replicas, backup policies only on the primary. */
+  readonly role: InstanceRole;
+  /** The instance's `max_connections` (from the tier-sized flag set); pool utilisation divides by it. */
+  readonly maxConnections: number;
+  /**
+   * Managed pooling limits; adds the pooler client and server connection policies.
+   * @default no managed pooling
+   */
+  readonly pooling?: { readonly maxClientConnections: number; readonly maxPoolSize: number };
+  /** Channel names each severity notifies (NotificationChannels.warning / .critical). */
+  readonly channels: Readonly<Record<Severity, pulumi.Input<pulumi.Input<string>[]>>>;
+  /** The stack's log-based metrics (backup, export, deadlock and lock-wait counts). */
+  readonly logMetrics: LogMetrics;
+  /**
+   * Web address of the repository's docs/alerts.md, added to each policy as a link.
+   * @default no link; the documentation names the file and anchor instead
+   */
+  readonly alertsDocUrl?: string;
+  /**
+   * User labels on every policy.
+   * @default {}
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** A threshold as people read it: fractions as percentages, with the unit. */
+export function formatLevel(value: number, unit: string): string {
+  if (unit === "10^2.%") return `${Math.round(value * 1000) / 10}%`;
+  if (unit === "1") return String(value);
+  return `${value} ${unit}`;
+}
+
+/** One instance's alert policies. */
+export class DatabaseAlerts extends pulumi.ComponentResource {
+  /** Policies by "<signal id>-<warning|critical>". */
+  public readonly policies: Readonly<Record<string, gcp.monitoring.AlertPolicy>>;
+  /** What the signal expressions know about this instance. */
+  public readonly context: pulumi.Output<InstanceContext>;
+
+  constructor(name: string, args: DatabaseAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lp:monitoring:DatabaseAlerts", name, {}, opts);
+
+    if (!Number.isInteger(args.maxConnections) || args.maxConnections <= 0) {
+      throw new pulumi.ResourceError(`maxConnections = ${args.maxConnections}: must be a positive integer (the max_connections flag)`, this);
+    }
+    if (args.pooling) {
+      const { maxClientConnections, maxPoolSize } = args.pooling;
+      if (!(maxClientConnections > 0) || !(maxPoolSize > 0)) {
+        throw new pulumi.ResourceError(
+          `pooling.maxClientConnections = ${maxClientConnections}, pooling.maxPoolSize = ${maxPoolSize}: both must be positive`,
+          this,
+        );
+      }
+    }
+    if (args.alertsDocUrl !== undefined && !/^https:\/\/\S+$/.test(args.alertsDocUrl)) {
+      throw new pulumi.ResourceError(`alertsDocUrl = "${args.alertsDocUrl}": must be an https:// address`, this);
+    }
+
+    this.context = pulumi.all([args.project, args.instanceName]).apply(([project, instance]) => ({
+      databaseId: `${project}:${instance}`,
+      maxConnections: args.maxConnections,
+      pooling: args.pooling,
+      logMetrics: args.logMetrics.names,
+    }));
+
+    const pooling = args.pooling !== undefined;
+    const policies: Record<string, gcp.monitoring.AlertPolicy> = {};
+    for (const s of SIGNALS) {
+      if (!s.levels || !appliesTo(s, args.role, pooling)) continue;
+      const usesLogs = s.metrics.some((m) => "log" in m);
+      for (const severity of SEVERITIES) {
+        const key = `${s.id}-${severity.toLowerCase()}`;
+        policies[key] = new gcp.monitoring.AlertPolicy(
+          `${name}-${key}`,
+          {
+            project: args.project,
+            displayName: pulumi.interpolate`[${severity}] ${args.instanceName}: ${describeLevel(s, severity)}`,
+            severity,
+            combiner: "OR",
+            conditions: [
+              {
+                displayName: describeLevel(s, severity),
+                conditionPrometheusQueryLanguage: {
+                  query: this.context.apply((c) => alertQuery(s, severity, c)),
+                  duration: `${s.levels[severity].durationSeconds}s`,
+                  evaluationInterval: `${EVALUATION_INTERVAL_SECONDS}s`,
+                  alertRule: `${s.id.replace(/-/g, "_")}_${severity.toLowerCase()}`,
+                },
+              },
+            ],
+            notificationChannels: args.channels[severity],
+            alertStrategy: { autoClose: `${AUTO_CLOSE_SECONDS}s` },
+            documentation: {
+              mimeType: "text/markdown",
+              subject: pulumi.interpolate`[${severity}] ${args.instanceName}: ${describeLevel(s, severity)}`,
+              content: documentation(s, severity, args.role, args.alertsDocUrl),
+              links: args.alertsDocUrl ? [{ displayName: "Response", url: `${args.alertsDocUrl}#${s.anchor}` }] : undefined,
+            },
+            userLabels: { ...(args.labels ?? {}), signal: s.id, severity: severity.toLowerCase(), role: args.role },
+          },
+          { parent: this, dependsOn: usesLogs ? [args.logMetrics] : [] },
+        );
+      }
+    }
+    this.policies = Object.freeze(policies);
+
+    this.registerOutputs({ context: this.context });
+  }
+
+  /** The PromQL value of a signal for this instance, exactly as its policies and the dashboard use it. */
+  public query(signalId: string): pulumi.Output<string> {
+    const s = signal(signalId);
+    return this.context.apply((c) => s.expr(c));
+  }
+}
+
+/** "Disk utilisation > 80% for 60 s". */
+export function describeLevel(s: Signal, severity: Severity): string {
+  const level = s.levels?.[severity];
+  if (!level) throw new Error(`signal "${s.id}" has no ${severity} level`);
+  const op = s.direction === "above" ? ">" : "<";
+  const held = level.durationSeconds > 0 ? ` for ${level.durationSeconds} s` : "";
+  return `${s.title} ${op} ${formatLevel(level.threshold, s.unit)}${held}`;
+}
+
+/** The policy's Markdown documentation. */
+function documentation(s: Signal, severity: Severity, role: InstanceRole, docUrl: string | undefined): string {
+  const where = docUrl ? `[${ALERTS_DOC}#${s.anchor}](${docUrl}#${s.anchor})` : `\`${ALERTS_DOC}#${s.anchor}\` in the lp-db repository`;
+  const pace = severity === "CRITICAL" ? "Act now: this pages." : "Look at it today: this is the early warning.";
+  return [
+    `**What it means.** ${s.meaning ?? s.title} (${role}).`,
+    "",
+    `**Level.** ${describeLevel(s, severity)}. ${pace}`,
+    "",
+    `**What to do.** ${s.action ?? "See the response section."}`,
+    "",
+    `**Response section.** ${where}; it links the runbook steps.`,
+  ].join("\n");
+}

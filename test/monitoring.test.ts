@@ -1,0 +1,524 @@
+import * as fs from "fs";
+import * as path from "path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { Dashboard, buildDashboard, dashboardLayout, type ResolvedInstance } from "../components/dashboard";
+import { DatabaseAlerts, describeLevel, formatLevel } from "../components/database-alerts";
+import { LARGE_TEMP_FILE_BYTES, LogMetrics } from "../components/log-metrics";
+import { NotificationChannels } from "../components/notification-channels";
+import {
+  CLOUD_SQL_METRICS,
+  CLOUDSQL_DATABASE,
+  CLOUDSQL_INSTANCE_DATABASE,
+  DASHBOARD_ROWS,
+  INSTANCE_LABEL,
+  LOG_METRIC_KEYS,
+  SIGNALS,
+  appliesTo,
+  logMetricType,
+  metricTypeOf,
+  promqlName,
+  resourceOf,
+  signal,
+  type InstanceContext,
+  type LogMetricKey,
+  type Severity,
+} from "../lib/metrics";
+import { ROOT, runProgram, type MockRecorder, type RecordedResource } from "../lib/mock-runtime";
+import { SECRET, runStack } from "./harness/stack";
+
+const POLICY = "gcp:monitoring/alertPolicy:AlertPolicy";
+const CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel";
+const LOG_METRIC = "gcp:logging/metric:Metric";
+const DASHBOARD = "gcp:monitoring/dashboard:Dashboard";
+const PROJECT = "rds-lms";
+
+const LOG_NAMES = Object.fromEntries(LOG_METRIC_KEYS.map((k) => [k, `test/${k}`])) as Record<LogMetricKey, string>;
+
+/** Every PromQL metric name a query may use: the Cloud SQL metrics (with histogram suffixes) and the log-based ones. */
+function knownPromqlNames(logNames: Readonly<Record<LogMetricKey, string>>): Map<string, { type: string; resource: string }> {
+  const known = new Map<string, { type: string; resource: string }>();
+  for (const m of Object.values(CLOUD_SQL_METRICS)) {
+    for (const suffix of m.valueType === "DISTRIBUTION" ? ["_bucket", "_count", "_sum"] : [""]) {
+      known.set(promqlName(m.type) + suffix, { type: m.type, resource: m.resource });
+    }
+  }
+  for (const name of Object.values(logNames)) {
+    for (const suffix of ["", "_bucket", "_count", "_sum"]) known.set(promqlName(logMetricType(name)) + suffix, { type: logMetricType(name), resource: CLOUDSQL_DATABASE });
+  }
+  return known;
+}
+
+/** Each metric selector in a PromQL query: the metric name and its label matchers. */
+function selectors(query: string): { name: string; labels: Record<string, string> }[] {
+  const out: { name: string; labels: Record<string, string> }[] = [];
+  for (const m of query.matchAll(/([a-z_]+:[A-Za-z0-9_]+)\{([^}]*)\}/g)) {
+    const labels = Object.fromEntries([...m[2].matchAll(/([a-z_]+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    out.push({ name: m[1], labels });
+  }
+  return out;
+}
+
+/** Asserts a query reads only known metrics, each on its monitored resource and on `databaseId`. */
+function expectRealMetrics(query: string, databaseId: string, logNames: Readonly<Record<LogMetricKey, string>>) {
+  const known = knownPromqlNames(logNames);
+  const found = selectors(query);
+  expect(found.length).toBeGreaterThan(0);
+  for (const sel of found) {
+    const metric = known.get(sel.name);
+    expect(metric, `${sel.name} in ${query}`).toBeDefined();
+    expect(sel.labels.monitored_resource).toBe(metric!.resource);
+    expect(sel.labels[INSTANCE_LABEL[metric!.resource as keyof typeof INSTANCE_LABEL]]).toBe(databaseId);
+  }
+  // Every metric-looking token is inside a selector (no bare, unchecked metric names).
+  expect([...query.replace(/"[^"]*"/g, '""').matchAll(/[a-z_]+:[A-Za-z0-9_]+/g)].length).toBe(found.length);
+}
+
+/**
+ * Runs `construct` under mocks and returns the error it threw. The error is
+ * caught inside the program so that resources registered before it settle
+ * before the next test replaces the mocks.
+ */
+async function refusal(construct: () => void): Promise<string> {
+  let message = "(no error)";
+  await runProgram({
+    stack: "prod",
+    load: () => {
+      try {
+        construct();
+      } catch (err) {
+        message = err instanceof Error ? err.message : String(err);
+      }
+      return {};
+    },
+  });
+  return message;
+}
+
+const policiesOf = (recorder: MockRecorder, parent: string) => recorder.ofType(POLICY).filter((p) => p.parent === parent);
+const promql = (p: RecordedResource) =>
+  (p.inputs.conditions as { conditionPrometheusQueryLanguage: { query: string; duration: string; evaluationInterval: string } }[])[0]
+    .conditionPrometheusQueryLanguage;
+const labelsOf = (p: RecordedResource) => p.inputs.userLabels as Record<string, string>;
+
+describe("the metric definitions", () => {
+  test.each(Object.entries(CLOUD_SQL_METRICS))("%s is a Cloud SQL metric type on a Cloud SQL monitored resource", (_key, m) => {
+    expect(m.type).toMatch(/^cloudsql\.googleapis\.com\/(database|per_database)\/[a-z_/]+$/);
+    expect([CLOUDSQL_DATABASE, CLOUDSQL_INSTANCE_DATABASE]).toContain(m.resource);
+    // Query Insights and managed pooling metrics are per database; the rest per instance.
+    expect(m.resource === CLOUDSQL_INSTANCE_DATABASE).toBe(/insights|per_database/.test(m.type));
+  });
+
+  test.each([
+    ["compute.googleapis.com/instance/cpu/utilization", "compute_googleapis_com:instance_cpu_utilization"],
+    ["logging.googleapis.com/log_entry_count", "logging_googleapis_com:log_entry_count"],
+    ["cloudsql.googleapis.com/database/postgresql/num_backends", "cloudsql_googleapis_com:database_postgresql_num_backends"],
+    ["logging.googleapis.com/user/learning-platform-prod/lock_waits", "logging_googleapis_com:user_learning_platform_prod_lock_waits"],
+  ])("PromQL name of %s is %s (Cloud Monitoring's mapping rules)", (type, name) => {
+    expect(promqlName(type)).toBe(name);
+  });
+
+  test("signal ids are unique, rows are the dashboard's, and every alerting signal has a response anchor documented in docs/alerts.md", () => {
+    expect(new Set(SIGNALS.map((s) => s.id)).size).toBe(SIGNALS.length);
+    const doc = fs.readFileSync(path.join(ROOT, "docs/alerts.md"), "utf8");
+    const anchors = new Set([...doc.matchAll(/^#{2,3} .*\{#([a-z0-9-]+)\}|<a id="([a-z0-9-]+)"><\/a>/gm)].map((m) => m[1] ?? m[2]));
+    for (const s of SIGNALS) {
+      expect(DASHBOARD_ROWS).toContain(s.row);
+      if (!s.levels) continue;
+      expect(s.meaning, s.id).toBeTruthy();
+      expect(s.action, s.id).toBeTruthy();
+      expect(anchors, s.id).toContain(s.anchor);
+      // Durations Cloud Monitoring accepts for a condition: whole minutes.
+      for (const sev of ["WARNING", "CRITICAL"] as const) expect(s.levels[sev].durationSeconds % 60).toBe(0);
+    }
+  });
+
+  test("the cache-hit ratio is buffer-cache reads over all block reads, not the Enterprise Plus data cache", () => {
+    const ctx: InstanceContext = { databaseId: "p:i", maxConnections: 100, logMetrics: LOG_NAMES };
+    const q = signal("cache-hit-ratio").expr(ctx);
+    expect(q).not.toContain("data_cache");
+    const [hits, all] = selectors(q);
+    expect(hits.name).toBe(promqlName(CLOUD_SQL_METRICS.blocksRead.type));
+    expect(hits.labels.source).toBe("buffer_cache");
+    expect(all.name).toBe(hits.name);
+    expect(all.labels.source).toBeUndefined();
+    expect(q).toMatch(/\) \/ sum\(rate\(/);
+  });
+
+  test("the slow-query signal keeps the normalized query text as a label and uses the 1000 ms threshold", () => {
+    const s = signal("slow-queries");
+    const q = s.expr({ databaseId: "p:i", maxConnections: 100, logMetrics: LOG_NAMES });
+    expect(q).toContain(promqlName(CLOUD_SQL_METRICS.perQueryLatencies.type) + "_bucket");
+    expect(q).toMatch(/sum by \(le, query_hash, querystring\)/);
+    expect(CLOUD_SQL_METRICS.perQueryLatencies.labels).toContain("querystring");
+    expect(s.levels?.WARNING.threshold).toBe(1000);
+    // Query Insights reports microseconds; the signal is in ms.
+    expect(q).toMatch(/\/ 1000$/);
+  });
+
+  test.each([
+    ["10^2.%", 0.85, "85%"],
+    ["ms", 500, "500 ms"],
+    ["s", 30, "30 s"],
+    ["1", 5, "5"],
+  ])("formatLevel(%s, %s) is %s", (unit, value, text) => {
+    expect(formatLevel(value, unit)).toBe(text);
+  });
+});
+
+describe("log-based metrics", () => {
+  const lockWait = "2026-11-26 10:00:00.000 UTC [4242]: [3-1] db=learning_platform,user=lp_app LOG:  process 4242 still waiting for ShareLock on transaction 7781 after 1000.123 ms";
+  const deadlock = "2026-11-26 10:00:01.000 UTC [4243]: [5-1] db=learning_platform,user=lp_app ERROR:  deadlock detected";
+  const temp = (size: number) => `2026-11-26 10:00:02.000 UTC [4244]: [2-1] db=learning_platform,user=lp_app LOG:  temporary file: path "base/pgsql_tmp/pgsql_tmp4244.0", size ${size}`;
+
+  test("one metric per kind, scoped to the stack's instances, named under the stack's prefix", async () => {
+    const { recorder } = await runProgram({
+      stack: "prod",
+      load: () => {
+        new LogMetrics("lm", { project: PROJECT, prefix: "lp-prod", databaseIds: [`${PROJECT}:lp-prod`, `${PROJECT}:lp-prod-read-a`] });
+        return {};
+      },
+    });
+    const metrics = recorder.ofType(LOG_METRIC);
+    expect(metrics.map((m) => m.inputs.name).sort()).toEqual(
+      ["lp-prod/backup_failures", "lp-prod/deadlocks", "lp-prod/export_failures", "lp-prod/lock_waits", "lp-prod/temp_files"],
+    );
+    for (const m of metrics) {
+      expect(m.parent).toBe("lm");
+      expect(m.inputs.filter).toContain(`resource.type="cloudsql_database" AND resource.labels.database_id=("${PROJECT}:lp-prod" OR "${PROJECT}:lp-prod-read-a")`);
+    }
+    const byName = (n: string) => metrics.find((m) => m.inputs.name === `lp-prod/${n}`)!;
+    expect(byName("temp_files").inputs.metricDescriptor).toMatchObject({ valueType: "DISTRIBUTION", unit: "By" });
+    expect(byName("backup_failures").inputs.filter).toContain('protoPayload.methodName="cloudsql.instances.automatedBackup"');
+    expect(byName("export_failures").inputs.filter).toContain('protoPayload.methodName="cloudsql.instances.export"');
+  });
+
+  /** The textPayload regex of a filter, as a JS RegExp (Cloud Logging's RE2 syntax used here is a subset). */
+  const payloadRegex = (filter: string) => new RegExp(/textPayload=~"((?:[^"\\]|\\.)*)"/.exec(filter)![1].replace(/\\"/g, '"'));
+
+  test("the postgres.log patterns match PostgreSQL's own messages, and temp files only from the size on", async () => {
+    const { recorder } = await runProgram({
+      stack: "prod",
+      load: () => {
+        new LogMetrics("lm", { project: PROJECT, prefix: "lp-prod", databaseIds: [`${PROJECT}:lp-prod`] });
+        return {};
+      },
+    });
+    const filterOf = (n: string) => String(recorder.ofType(LOG_METRIC).find((m) => m.inputs.name === `lp-prod/${n}`)!.inputs.filter);
+    expect(payloadRegex(filterOf("lock_waits")).test(lockWait)).toBe(true);
+    expect(payloadRegex(filterOf("lock_waits")).test(deadlock)).toBe(false);
+    expect(filterOf("deadlocks")).toContain('textPayload:"deadlock detected"');
+    const tempRe = payloadRegex(filterOf("temp_files"));
+    expect(tempRe.test(temp(LARGE_TEMP_FILE_BYTES))).toBe(true);
+    expect(tempRe.test(temp(LARGE_TEMP_FILE_BYTES * 37))).toBe(true);
+    expect(tempRe.test(temp(LARGE_TEMP_FILE_BYTES - 1))).toBe(false);
+    expect(tempRe.test(temp(8192))).toBe(false);
+  });
+
+  test.each([
+    ["a bad prefix", { prefix: "lp prod", databaseIds: ["p:i"] }, /prefix "lp prod"/],
+    ["no instances", { prefix: "lp-prod", databaseIds: [] }, /databaseIds is empty/],
+  ])("refuses %s", async (_what, args, message) => {
+    expect(await refusal(() => new LogMetrics("lm", { project: PROJECT, ...args }))).toMatch(message);
+  });
+});
+
+describe("notification channels", () => {
+  const build = (args: Partial<ConstructorParameters<typeof NotificationChannels>[1]>) =>
+    runProgram({
+      stack: "prod",
+      load: () => {
+        const c = new NotificationChannels("nc", {
+          project: PROJECT,
+          displayNamePrefix: "lp-test",
+          warningEmails: [],
+          criticalEmails: [],
+          ...args,
+        });
+        return { warning: c.warning, critical: c.critical };
+      },
+    });
+
+  test("one email channel per address; warning to the warning list, critical to the critical list and Slack; the token stays secret", async () => {
+    const { recorder, outputs } = await build({
+      warningEmails: ["team@x.dev", "both@x.dev"],
+      criticalEmails: ["oncall@x.dev", "both@x.dev"],
+      slack: { channel: "#db-alerts", authToken: "xoxb-123" },
+    });
+    const channels = recorder.ofType(CHANNEL);
+    expect(channels.map((c) => c.name).sort()).toEqual(["nc-email-both-x-dev", "nc-email-oncall-x-dev", "nc-email-team-x-dev", "nc-slack"]);
+    const name = (n: string) => `projects/${PROJECT}/notificationChannels/${n}`;
+    expect(outputs.warning).toEqual([name("nc-email-team-x-dev"), name("nc-email-both-x-dev")]);
+    expect(outputs.critical).toEqual([name("nc-email-oncall-x-dev"), name("nc-email-both-x-dev"), name("nc-slack")]);
+    const slack = recorder.get(CHANNEL, "nc-slack");
+    expect(slack.inputs).toMatchObject({ type: "slack", labels: { channel_name: "#db-alerts" } });
+    expect(JSON.stringify(slack.inputs.sensitiveLabels)).toContain(SECRET);
+    expect(JSON.stringify(slack.inputs)).not.toContain("xoxb");
+    expect(slack.plainInputs.sensitiveLabels).toEqual({ authToken: "xoxb-123" });
+  });
+
+  test("with no critical channel (staging), critical alerts go to the warning addresses rather than nowhere", async () => {
+    const { outputs } = await build({ warningEmails: ["team@x.dev"] });
+    expect(outputs.critical).toEqual(outputs.warning);
+    expect(outputs.warning).toEqual([`projects/${PROJECT}/notificationChannels/nc-email-team-x-dev`]);
+  });
+
+  test.each([
+    ["no channel at all", {}, /no notification channel/],
+    ["two addresses with one channel name", { warningEmails: ["a.b@x.dev", "a-b@x.dev"] }, /map to the same channel name/],
+  ])("refuses %s", async (_what, args, message) => {
+    expect(
+      await refusal(
+        () => new NotificationChannels("nc", { project: PROJECT, displayNamePrefix: "lp-test", warningEmails: [], criticalEmails: [], ...args }),
+      ),
+    ).toMatch(message);
+  });
+});
+
+describe("alert policies of one instance (constructed directly)", () => {
+  const build = (args: Partial<ConstructorParameters<typeof DatabaseAlerts>[1]>) =>
+    runProgram({
+      stack: "prod",
+      load: () => {
+        const logMetrics = new LogMetrics("lm", { project: PROJECT, prefix: "lp-test", databaseIds: [`${PROJECT}:lp-test`] });
+        const a = new DatabaseAlerts("alerts", {
+          project: PROJECT,
+          instanceName: "lp-test",
+          role: "primary",
+          maxConnections: 400,
+          channels: { WARNING: ["warn-channel"], CRITICAL: ["page-channel"] },
+          logMetrics,
+          ...args,
+        });
+        return { backends: a.query("pool-utilisation") };
+      },
+    });
+
+  test("capability: query(signal) is the same PromQL the policies compare", async () => {
+    const { recorder, outputs } = await build({});
+    const warn = recorder.get(POLICY, "alerts-pool-utilisation-warning");
+    expect(promql(warn).query).toBe(`(${String(outputs.backends)}) > 0.85`);
+    expect(outputs.backends).toBe(`sum(cloudsql_googleapis_com:database_postgresql_num_backends{monitored_resource="cloudsql_database",database_id="${PROJECT}:lp-test"}) / 400`);
+  });
+
+  test("an alerts doc address adds a link to the response section", async () => {
+    const { recorder } = await build({ alertsDocUrl: "https://example.dev/lp-db/docs/alerts.md" });
+    const doc = recorder.get(POLICY, "alerts-disk-critical").inputs.documentation as { links: { url: string }[]; content: string };
+    expect(doc.links).toEqual([{ displayName: "Response", url: "https://example.dev/lp-db/docs/alerts.md#disk" }]);
+    expect(doc.content).toContain("**What to do.**");
+  });
+
+  test.each([
+    ["a non-positive max_connections", { maxConnections: 0 }, /maxConnections = 0/],
+    ["non-positive pooling limits", { pooling: { maxClientConnections: 0, maxPoolSize: 10 } }, /pooling.maxClientConnections = 0/],
+    ["a non-https doc address", { alertsDocUrl: "docs/alerts.md" }, /alertsDocUrl = "docs\/alerts.md"/],
+  ])("refuses %s", async (_what, args, message) => {
+    expect(
+      await refusal(() => {
+        const logMetrics = new LogMetrics("lm", { project: PROJECT, prefix: "lp-test", databaseIds: [`${PROJECT}:lp-test`] });
+        new DatabaseAlerts("alerts", {
+          project: PROJECT,
+          instanceName: "lp-test",
+          role: "primary",
+          maxConnections: 400,
+          channels: { WARNING: ["w"], CRITICAL: ["c"] },
+          logMetrics,
+          ...args,
+        });
+      }),
+    ).toMatch(message);
+  });
+});
+
+describe("dashboard (built directly)", () => {
+  const instances: Record<string, ResolvedInstance> = {
+    primary: { role: "primary", context: { databaseId: "p:lp", maxConnections: 400, pooling: { maxClientConnections: 5000, maxPoolSize: 100 }, logMetrics: LOG_NAMES } },
+    "read-a": { role: "replica", context: { databaseId: "p:lp-read-a", maxConnections: 400, pooling: { maxClientConnections: 5000, maxPoolSize: 100 }, logMetrics: LOG_NAMES } },
+  };
+
+  test("rows in order, tiles three to a line on the 48-column grid, no overlaps", () => {
+    const layout = dashboardLayout(buildDashboard("t", instances));
+    const rows = [...new Set(layout.map((t) => t.row))];
+    expect(rows).toEqual([...DASHBOARD_ROWS]);
+    for (const t of layout) expect(t.xPos + t.width).toBeLessThanOrEqual(48);
+    const cells = layout.map((t) => `${t.xPos},${t.yPos}`);
+    expect(new Set(cells).size).toBe(cells.length);
+  });
+
+  test("replication-lag tile charts only replicas; the byte-lag tile only the primary", () => {
+    const tiles = buildDashboard("t", instances).mosaicLayout.tiles as { widget: { title: string; xyChart?: { dataSets: { legendTemplate: string }[] } } }[];
+    const legends = (title: string) => tiles.find((t) => t.widget.title === title)!.widget.xyChart!.dataSets.map((d) => d.legendTemplate);
+    expect(legends(signal("replication-lag").title)).toEqual(["read-a"]);
+    expect(legends(signal("replica-byte-lag").title)).toEqual(["primary"]);
+    expect(legends(signal("disk").title)).toEqual(["primary", "read-a"]);
+  });
+
+  test.each([
+    ["no instances", {}, /instances is empty/],
+    ["no primary", { r: { instanceName: "lp-r", role: "replica" as const, maxConnections: 10 } }, /has no role "primary"/],
+  ])("refuses %s", async (_what, inst, message) => {
+    expect(
+      await refusal(() => {
+        const logMetrics = new LogMetrics("lm", { project: PROJECT, prefix: "lp-test", databaseIds: ["p:i"] });
+        new Dashboard("d", { project: PROJECT, displayName: "t", instances: inst, logMetrics });
+      }),
+    ).toMatch(message);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The whole program, per stack.
+
+const STACK_INSTANCES: Record<string, Record<string, "primary" | "replica">> = {
+  prod: { primary: "primary", "read-a": "replica", "read-b": "replica", "dr-east": "replica" },
+  staging: { primary: "primary", "read-a": "replica" },
+};
+const instanceName = (stack: string, key: string) => (key === "primary" ? `learning-platform-${stack}` : `learning-platform-${stack}-${key}`);
+
+describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
+  let result: Awaited<ReturnType<typeof runStack>>;
+  // One run per stack, before its tests (runs must not overlap: Pulumi's mock runtime is global).
+  beforeAll(async () => {
+    result = await runStack(stack);
+  });
+  const SUFFIXES: Record<LogMetricKey, string> = {
+    lockWaits: "lock_waits",
+    deadlocks: "deadlocks",
+    tempFiles: "temp_files",
+    backupFailures: "backup_failures",
+    exportFailures: "export_failures",
+  };
+  const logNamesOf = () =>
+    Object.fromEntries(LOG_METRIC_KEYS.map((k) => [k, `learning-platform-${stack}/${SUFFIXES[k]}`])) as Record<LogMetricKey, string>;
+
+  test("one policy set per instance: every applicable signal at both levels, replication lag only on replicas", async () => {
+    const { recorder } = result;
+    const sets = recorder.ofType("lp:monitoring:DatabaseAlerts").map((r) => r.name).sort();
+    expect(sets).toEqual(Object.keys(STACK_INSTANCES[stack]).map((k) => `monitoring-alerts-${k}`).sort());
+    for (const [key, role] of Object.entries(STACK_INSTANCES[stack])) {
+      const policies = policiesOf(recorder, `monitoring-alerts-${key}`);
+      const expected = SIGNALS.filter((s) => s.levels && appliesTo(s, role, true)).flatMap((s) => [`${s.id}-warning`, `${s.id}-critical`]);
+      expect(policies.map((p) => p.name.slice(`monitoring-alerts-${key}-`.length)).sort()).toEqual(expected.sort());
+      expect(policies.some((p) => labelsOf(p).signal === "replication-lag")).toBe(role === "replica");
+      expect(policies.some((p) => labelsOf(p).signal === "backup-failures")).toBe(role === "primary");
+    }
+  });
+
+  test("every policy's query names real Cloud SQL (or the stack's log-based) metrics on the right monitored resource and instance", async () => {
+    const { recorder } = result;
+    const logNames = logNamesOf();
+    expect(recorder.ofType(LOG_METRIC).map((m) => m.inputs.name).sort()).toEqual(Object.values(logNames).sort());
+    for (const [key] of Object.entries(STACK_INSTANCES[stack])) {
+      for (const p of policiesOf(recorder, `monitoring-alerts-${key}`)) {
+        const q = promql(p).query;
+        expectRealMetrics(q, `${PROJECT}:${instanceName(stack, key)}`, logNames);
+        // The metrics the signal declares are the ones its query reads.
+        const declared = signal(labelsOf(p).signal).metrics.map((m) => promqlName(metricTypeOf(m, logNames)));
+        for (const sel of selectors(q)) expect(declared.some((d) => sel.name.startsWith(d))).toBe(true);
+        for (const m of signal(labelsOf(p).signal).metrics) expect(q).toContain(`monitored_resource="${resourceOf(m)}"`);
+      }
+    }
+  });
+
+  // The issue's table, level by level: signal, comparison, warning, critical.
+  test.each([
+    ["pool-utilisation", ">", 0.85, 0.9],
+    ["pool-client-utilisation", ">", 0.85, 0.9],
+    ["pool-server-utilisation", ">", 0.85, 0.9],
+    ["query-latency-p95", ">", 500, 1000],
+    ["query-latency-p99", ">", 500, 1000],
+    ["disk", ">", 0.8, 0.9],
+    ["cache-hit-ratio", "<", 0.7, 0.5],
+    ["slow-queries", ">", 1000, 5000],
+  ])("%s: %s %s warning, %s critical, with the signal's durations", async (id, op, warning, critical) => {
+    const { recorder } = result;
+    const s = signal(id);
+    for (const [severity, threshold] of [["warning", warning], ["critical", critical]] as const) {
+      const p = recorder.get(POLICY, `monitoring-alerts-primary-${id}-${severity}`);
+      const c = promql(p);
+      expect(c.query.endsWith(`) ${op} ${threshold}`)).toBe(true);
+      const sev = severity.toUpperCase() as Severity;
+      expect(c.duration).toBe(`${s.levels![sev].durationSeconds}s`);
+      expect(c.evaluationInterval).toBe("30s");
+      expect(p.inputs.severity).toBe(sev);
+      expect(p.inputs.displayName).toBe(`[${sev}] ${instanceName(stack, "primary")}: ${describeLevel(s, sev)}`);
+    }
+  });
+
+  test("replication lag: > 10 s warning and > 30 s critical on each replica, from replica_lag", async () => {
+    const { recorder } = result;
+    for (const [key, role] of Object.entries(STACK_INSTANCES[stack])) {
+      if (role !== "replica") continue;
+      const warn = promql(recorder.get(POLICY, `monitoring-alerts-${key}-replication-lag-warning`)).query;
+      const crit = promql(recorder.get(POLICY, `monitoring-alerts-${key}-replication-lag-critical`)).query;
+      expect(warn).toBe(`(max(cloudsql_googleapis_com:database_replication_replica_lag{monitored_resource="cloudsql_database",database_id="${PROJECT}:${instanceName(stack, key)}"})) > 10`);
+      expect(crit.endsWith(") > 30")).toBe(true);
+    }
+  });
+
+  test("pool utilisation divides by each instance's max_connections flag", async () => {
+    const { recorder } = result;
+    for (const key of Object.keys(STACK_INSTANCES[stack])) {
+      const instance = recorder.ofType("gcp:sql/databaseInstance:DatabaseInstance").find((i) => i.inputs.name === instanceName(stack, key))!;
+      const flags = (instance.inputs.settings as { databaseFlags: { name: string; value: string }[] }).databaseFlags;
+      const maxConnections = flags.find((f) => f.name === "max_connections")!.value;
+      expect(promql(recorder.get(POLICY, `monitoring-alerts-${key}-pool-utilisation-critical`)).query).toContain(`}) / ${maxConnections}) > 0.9`);
+    }
+  });
+
+  test("slow statements are not logged: log_min_duration_statement stays -1 on every instance", async () => {
+    const { recorder } = result;
+    for (const instance of recorder.ofType("gcp:sql/databaseInstance:DatabaseInstance")) {
+      const flags = (instance.inputs.settings as { databaseFlags: { name: string; value: string }[] }).databaseFlags;
+      const f = flags.find((x) => x.name === "log_min_duration_statement");
+      if (f) expect(f.value).toBe("-1");
+    }
+  });
+
+  test("channels are wired by severity", async () => {
+    const { recorder } = result;
+    const channelName = (address: string) => `projects/${PROJECT}/notificationChannels/monitoring-channels-email-${address.replace(/[^a-z0-9]+/g, "-")}`;
+    const warning = [channelName("platform-db@rds-lms.dev")];
+    const critical = stack === "prod" ? [channelName("db-oncall@rds-lms.dev")] : warning;
+    const policies = recorder.ofType(POLICY);
+    expect(policies.length).toBeGreaterThan(0);
+    for (const p of policies) {
+      expect(p.inputs.notificationChannels).toEqual(p.inputs.severity === "CRITICAL" ? critical : warning);
+    }
+  });
+
+  test("each policy documents what it means, what to do and where the response section is", async () => {
+    const { recorder } = result;
+    for (const p of recorder.ofType(POLICY)) {
+      const doc = p.inputs.documentation as { mimeType: string; content: string; subject: string };
+      const s = signal(labelsOf(p).signal);
+      expect(doc.mimeType).toBe("text/markdown");
+      expect(doc.content).toContain(s.meaning);
+      expect(doc.content).toContain(s.action);
+      expect(doc.content).toContain(`docs/alerts.md#${s.anchor}`);
+      expect(doc.subject).toBe(p.inputs.displayName);
+    }
+  });
+
+  test("the dashboard JSON parses, and every tile charts a defined signal over real metrics with its levels as threshold lines", async () => {
+    const { recorder } = result;
+    const logNames = logNamesOf();
+    const json = JSON.parse(String(recorder.ofType(DASHBOARD)[0].inputs.dashboardJson)) as ReturnType<typeof buildDashboard>;
+    const tiles = json.mosaicLayout.tiles as { widget: { title: string; xyChart?: { dataSets: { legendTemplate: string; timeSeriesQuery: { prometheusQuery: string } }[]; thresholds: { value: number; label: string }[] } } }[];
+    const charts = tiles.filter((t) => t.widget.xyChart);
+    expect(charts.length).toBeGreaterThan(0);
+    for (const t of charts) {
+      const s = SIGNALS.find((x) => x.title === t.widget.title);
+      expect(s, t.widget.title).toBeDefined();
+      for (const d of t.widget.xyChart!.dataSets) {
+        expectRealMetrics(d.timeSeriesQuery.prometheusQuery, `${PROJECT}:${instanceName(stack, d.legendTemplate)}`, logNames);
+      }
+      expect(t.widget.xyChart!.thresholds.map((x) => x.value)).toEqual(s!.levels ? [s!.levels.WARNING.threshold, s!.levels.CRITICAL.threshold] : []);
+    }
+  });
+
+  test("dashboard layout", async () => {
+    const { recorder } = result;
+    const json = JSON.parse(String(recorder.ofType(DASHBOARD)[0].inputs.dashboardJson)) as ReturnType<typeof buildDashboard>;
+    expect({ displayName: json.displayName, tiles: dashboardLayout(json) }).toMatchSnapshot();
+  });
+});
