@@ -12,7 +12,7 @@ import * as random from "@pulumi/random";
 
 /** Roles an IAM database user needs to connect and log in. Source: Cloud SQL "IAM database authentication". */
 export const IAM_LOGIN_ROLES = Object.freeze(["roles/cloudsql.client", "roles/cloudsql.instanceUser"] as const);
-/** Length of the generated migration password: 32 characters of ~6 bits each, well past any brute-force horizon. */
+/** Length of the generated migration password: 32 characters of ~6 bits each, well past any brute-force horizon; at least one of each class, as the instance's password policy (COMPLEXITY_DEFAULT) demands. */
 export const MIGRATION_PASSWORD_LENGTH = 32;
 /** Specials limited to URL-safe characters so the password fits in a connection string unescaped. */
 const PASSWORD_SPECIALS = "-_";
@@ -125,7 +125,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
 
     const password = new random.RandomPassword(
       `${name}-migration-password`,
-      { length: MIGRATION_PASSWORD_LENGTH, special: true, overrideSpecial: PASSWORD_SPECIALS, minLower: 1, minUpper: 1, minNumeric: 1 },
+      { length: MIGRATION_PASSWORD_LENGTH, special: true, overrideSpecial: PASSWORD_SPECIALS, minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 },
       { parent: this },
     );
     this.migrationPassword = pulumi.secret(password.result);

@@ -25,6 +25,8 @@ export const MAX_RETAINED_BACKUPS = 365;
 export const MAX_FINAL_BACKUP_RETENTION_DAYS = 365;
 /** A final backup outlives the instance by 30 days by default: long enough to notice a mistaken delete over a month-end. */
 export const DEFAULT_FINAL_BACKUP_RETENTION_DAYS = 30;
+/** Built-in users' passwords are at least this long: generated ones (32 characters) pass, short hand-typed ones do not. */
+export const MIN_PASSWORD_LENGTH = 16;
 /** Query Insights limits. Source: provider docs for `settings.insightsConfig`. */
 export const MAX_QUERY_PLANS_PER_MINUTE = 20;
 export const MIN_QUERY_STRING_LENGTH = 256;
@@ -245,6 +247,13 @@ export class PrimaryInstance extends pulumi.ComponentResource {
           },
           finalBackupConfig: { enabled: true, retentionDays: finalDays },
           retainBackupsOnDelete: true,
+          // Built-in users only (IAM logins have no password): long, mixed, not containing the user name.
+          passwordValidationPolicy: {
+            enablePasswordPolicy: true,
+            minLength: MIN_PASSWORD_LENGTH,
+            complexity: "COMPLEXITY_DEFAULT",
+            disallowUsernameSubstring: true,
+          },
           maintenanceWindow: { day: DAY_NUMBER[w.day], hour: w.hour, updateTrack: args.maintenanceUpdateTrack },
           denyMaintenancePeriod: deny ? { startDate: denyDate(deny.startDate), endDate: denyDate(deny.endDate), time: "00:00:00" } : undefined,
           insightsConfig: {

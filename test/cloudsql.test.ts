@@ -121,6 +121,10 @@ describe.each(["prod", "staging"])("stack %s", (stack) => {
       transactionLogRetentionDays: c.backup.transactionLogRetentionDays,
       backupRetentionSettings: { retainedBackups: c.backup.retainedBackups, retentionUnit: "COUNT" },
     });
+    expect(s.passwordValidationPolicy).toMatchObject({ enablePasswordPolicy: true, complexity: "COMPLEXITY_DEFAULT", disallowUsernameSubstring: true });
+    const generated = run.recorder.get("random:index/randomPassword:RandomPassword", "db-access-migration-password").inputs;
+    expect(generated.length).toBeGreaterThanOrEqual(s.passwordValidationPolicy.minLength);
+    expect(generated).toMatchObject({ minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 });
     expect(s.finalBackupConfig.enabled).toBe(true);
     expect(s.finalBackupConfig.retentionDays).toBeGreaterThan(0);
     expect(s.maintenanceWindow).toMatchObject({ hour: c.maintenanceWindow.hour, updateTrack: c.maintenanceUpdateTrack });
@@ -138,6 +142,10 @@ describe.each(["prod", "staging"])("stack %s", (stack) => {
       expect(r.dependsOn, r.name).toContain("db-network-psa");
       expect(r.dependsOn, r.name).toContain(`db-keys-${r.inputs.region}-sqladmin-encrypter`);
       expect(r.dependsOn, r.name).toContain("db-services-sqladmin");
+      // No input references the peering or the grant, so only an explicit dependsOn orders them.
+      const fromInputs = Object.values(r.propertyDependencies).flat();
+      expect(fromInputs, r.name).not.toContain("db-network-psa");
+      expect(fromInputs, r.name).not.toContain(`db-keys-${r.inputs.region}-sqladmin-encrypter`);
     }
   });
 
