@@ -110,6 +110,8 @@ export class MigrationError extends Error {
     readonly code?: string,
   ) {
     super(message);
+    // Explicit: the closure serializer (dynamic provider) turns super(message) into Error.call(this, message), which sets nothing.
+    this.message = message;
     this.name = "MigrationError";
   }
 }
@@ -117,6 +119,7 @@ export class MigrationError extends Error {
 export class MigrationLockTimeoutError extends Error {
   constructor(message: string) {
     super(message);
+    this.message = message; // see MigrationError
     this.name = "MigrationLockTimeoutError";
   }
 }
@@ -127,27 +130,30 @@ export class LedgerMismatchError extends Error {
     readonly diff: Pick<LedgerDiff, "tampered" | "unknown" | "missing">,
   ) {
     super(message);
+    this.message = message; // see MigrationError
     this.name = "LedgerMismatchError";
   }
 }
 
-const TRANSIENT_CODES = new Set(["55P03", "40001", "40P01"]);
-const CONNECTION_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
-const CONNECTION_ERRNOS = new Set(["ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT"]);
+// Arrays, not Sets: the dynamic provider serializes this module, and Pulumi's closure
+// serializer turns a captured Set into a plain object whose .has() throws.
+const TRANSIENT_CODES: readonly string[] = ["55P03", "40001", "40P01"];
+const CONNECTION_CODES: readonly string[] = ["57P01", "57P02", "57P03", "08000", "08003", "08006"];
+const CONNECTION_ERRNOS: readonly string[] = ["ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT"];
 
 type PgError = Error & { code?: string; position?: string; where?: string };
 
 function isConnectionError(err: unknown): boolean {
   const e = err as PgError;
   return (
-    (e.code !== undefined && (CONNECTION_CODES.has(e.code) || CONNECTION_ERRNOS.has(e.code))) ||
+    (e.code !== undefined && (CONNECTION_CODES.includes(e.code) || CONNECTION_ERRNOS.includes(e.code))) ||
     /Connection terminated|Client has encountered a connection error|not queryable/i.test(e.message ?? "")
   );
 }
 
 function isTransient(err: unknown): boolean {
   const code = (err as PgError).code;
-  return (code !== undefined && TRANSIENT_CODES.has(code)) || isConnectionError(err);
+  return (code !== undefined && TRANSIENT_CODES.includes(code)) || isConnectionError(err);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -271,29 +277,38 @@ function describe(m: MigrationFile, stmt: Statement | undefined, err: unknown, a
   return new MigrationError(`migration ${m.name} failed${where}${tries}: ${e.message}${code}. ${state}${context}`, m.name, pos?.line, pos?.column, e.code);
 }
 
-async function acquireLock(client: pg.ClientBase, timeoutMs: number): Promise<void> {
-  const prev = (await client.query<{ v: string }>("SELECT current_setting('lock_timeout') AS v")).rows[0].v;
-  await client.query("SELECT set_config('lock_timeout', $1, false)", [`${timeoutMs}ms`]);
-  try {
-    await client.query("SELECT pg_advisory_lock($1)", [ADVISORY_LOCK_KEY.toString()]);
-  } catch (err) {
-    if ((err as PgError).code !== "55P03") throw err;
-    const holder = await client.query<{ pid: number; app: string; since: Date | null }>(
-      `SELECT a.pid, a.application_name AS app, a.backend_start AS since
-         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`,
-      [ADVISORY_LOCK_KEY.toString()],
-    );
-    const h = holder.rows[0];
-    const who = h ? `backend pid ${h.pid}${h.app ? ` (${h.app})` : ""}` : "another session";
-    throw new MigrationLockTimeoutError(
-      `another migration run holds the migration lock (${who}); gave up after ${timeoutMs} ms. ` +
-        "Wait for it to finish, or if it is stuck, end that backend with pg_terminate_backend(pid) and re-run",
-    );
-  } finally {
-    await client.query("SELECT set_config('lock_timeout', $1, false)", [prev]).catch(() => undefined);
+/**
+ * How often a waiting run probes the migration lock. Waiting is by polling
+ * pg_try_advisory_lock, never inside a blocking pg_advisory_lock call: a session
+ * blocked in a statement holds a snapshot, and the lock holder's CREATE INDEX
+ * CONCURRENTLY waits for every older snapshot, so the two would deadlock. 100 ms
+ * starts a waiting run within a tenth of a second of the release for one cheap query per probe.
+ */
+export const LOCK_POLL_MS = 100;
+
+/** Takes the migration lock (re-entrant within a session), waiting at most `timeoutMs`. */
+export async function acquireLock(client: pg.ClientBase, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [ADVISORY_LOCK_KEY.toString()]);
+    if (rows[0].ok) return;
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    await sleep(Math.min(LOCK_POLL_MS, left));
   }
+  const holder = await client.query<{ pid: number; app: string; since: Date | null }>(
+    `SELECT a.pid, a.application_name AS app, a.backend_start AS since
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`,
+    [ADVISORY_LOCK_KEY.toString()],
+  );
+  const h = holder.rows[0];
+  const who = h ? `backend pid ${h.pid}${h.app ? ` (${h.app})` : ""}` : "another session";
+  throw new MigrationLockTimeoutError(
+    `another migration run holds the migration lock (${who}); gave up after ${timeoutMs} ms. ` +
+      "Wait for it to finish, or if it is stuck, end that backend with pg_terminate_backend(pid) and re-run",
+  );
 }
 
 async function releaseLock(client: pg.ClientBase): Promise<void> {

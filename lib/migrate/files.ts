@@ -49,6 +49,8 @@ export class MigrationFileError extends Error {
     message: string,
   ) {
     super(`${file}: ${message}`);
+    // Explicit: the closure serializer (dynamic provider) turns super(...) into Error.call(this, ...), which sets nothing.
+    this.message = `${file}: ${message}`;
     this.name = "MigrationFileError";
   }
 }
