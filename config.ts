@@ -141,6 +141,8 @@ export interface StackConfig {
     readonly warningEmails: readonly string[];
     readonly criticalEmails: readonly string[];
     readonly slackChannel?: string;
+    /** Web address of docs/alerts.md in the repository browser; each alert policy links its response section there. */
+    readonly alertsDocUrl?: string;
     /** Slack bot token; always a secret. */
     readonly slackAuthToken?: pulumi.Output<string>;
   };
@@ -331,6 +333,7 @@ const rawSchema = z.object({
   alertEmails: emails,
   criticalEmails: emails,
   slackChannel: z.string().refine((v) => v === "" || /^#[-_a-z0-9]{1,80}$/.test(v), { message: 'expected "" or "#channel-name"' }),
+  alertsDocUrl: z.string().refine((v) => v === "" || /^https:\/\/[^\s#]+$/.test(v), { message: 'expected "" or the https:// address of docs/alerts.md (no #anchor)' }),
   partitionMonthsAhead: int(1, 24),
   analyticsRetentionMonths: int(1, 120),
   auditRetentionMonths: int(12, 240),
@@ -574,6 +577,7 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
       warningEmails: raw.alertEmails,
       criticalEmails: raw.criticalEmails,
       slackChannel: raw.slackChannel || undefined,
+      alertsDocUrl: raw.alertsDocUrl || undefined,
       slackAuthToken: source.slackAuthToken,
     },
     migrations: {

@@ -88,6 +88,12 @@ describe("the stacks", () => {
     expect(c.monitoring.slackChannel).toBe("#db-alerts");
     expect(await pulumi.isSecret(c.monitoring.slackAuthToken as pulumi.Output<string>)).toBe(true);
   });
+
+  test("the alerts doc address is optional: empty means none", () => {
+    expect(parse("staging").monitoring.alertsDocUrl).toBeUndefined();
+    const url = "https://github.example/rds-lms/lp-db/blob/main/docs/alerts.md";
+    expect(parse("staging", { alertsDocUrl: url }).monitoring.alertsDocUrl).toBe(url);
+  });
 });
 
 describe("every validation rule names the key, the value and what is allowed", () => {
@@ -147,6 +153,7 @@ describe("every validation rule names the key, the value and what is allowed", (
     ["invalid notification email", "staging", { alertEmails: ["dba at example"] }, /lp-db:alertEmails\[0\] = "dba at example": not a valid email address/],
     ["bad Slack channel", "staging", { slackChannel: "db alerts" }, /lp-db:slackChannel = "db alerts": expected "" or "#channel-name"/],
     ["Slack channel without a token", "staging", { slackChannel: "#db-alerts" }, /lp-db:slackAuthToken = \(not set\).*pulumi config set --secret lp-db:slackAuthToken/],
+    ["alerts doc address not https", "staging", { alertsDocUrl: "docs/alerts.md" }, /lp-db:alertsDocUrl = "docs\/alerts.md": expected "" or the https:\/\/ address/],
     ["partitions ahead out of range", "staging", { partitionMonthsAhead: 0 }, /lp-db:partitionMonthsAhead = 0/],
     ["audit retention under a year", "staging", { auditRetentionMonths: 6 }, /lp-db:auditRetentionMonths = 6/],
     ["prod stack without HA", "prod", { availabilityType: "ZONAL" }, /lp-db:availabilityType = "ZONAL": a prod stack must be REGIONAL/],

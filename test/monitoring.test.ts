@@ -522,3 +522,30 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     expect({ displayName: json.displayName, tiles: dashboardLayout(json) }).toMatchSnapshot();
   });
 });
+
+describe("prod with Slack and an alerts doc address configured", () => {
+  let result: Awaited<ReturnType<typeof runStack>>;
+  const docUrl = "https://git.example/rds-lms/lp-db/blob/main/docs/alerts.md";
+  beforeAll(async () => {
+    result = await runStack("prod", { overrides: { slackChannel: "#db-alerts", alertsDocUrl: docUrl }, secrets: { slackAuthToken: "xoxb-test-token" } });
+  });
+
+  test("critical policies page the on-call address and Slack; warnings still go to email only; the token never appears", () => {
+    const { recorder } = result;
+    const slack = recorder.get(CHANNEL, "monitoring-channels-slack");
+    expect(slack.inputs.labels).toEqual({ channel_name: "#db-alerts" });
+    const slackName = `projects/${PROJECT}/notificationChannels/monitoring-channels-slack`;
+    for (const p of recorder.ofType(POLICY)) {
+      expect((p.inputs.notificationChannels as string[]).includes(slackName)).toBe(p.inputs.severity === "CRITICAL");
+    }
+    expect(JSON.stringify(recorder.resources.map((r) => r.inputs))).not.toContain("xoxb-test-token");
+    expect(JSON.stringify(result.outputs)).not.toContain("xoxb-test-token");
+  });
+
+  test("every policy links its response section in docs/alerts.md", () => {
+    for (const p of result.recorder.ofType(POLICY)) {
+      const doc = p.inputs.documentation as { links: { displayName: string; url: string }[] };
+      expect(doc.links).toEqual([{ displayName: "Response", url: `${docUrl}#${signal(labelsOf(p).signal).anchor}` }]);
+    }
+  });
+});
