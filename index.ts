@@ -3,6 +3,11 @@
  * components together. Every resource lives in a component under components/.
  */
 import { ConfigError, PROJECT, loadStackConfig } from "./config";
+import { BackupBucket } from "./components/backup-bucket";
+import { RecoveryDrill, recoveryObjectives as describeRecoveryObjectives } from "./components/recovery-drill";
+import { ScheduledExport } from "./components/scheduled-export";
+import { ledgerHead } from "./lib/migrate/engine";
+import { loadMigrations } from "./lib/migrate/files";
 import { DatabaseAccess } from "./components/database-users";
 import { EncryptionKeys } from "./components/encryption";
 import { PrivateNetwork } from "./components/network";
@@ -202,6 +207,90 @@ const access = new DatabaseAccess("db-access", {
   requires: services.forApis("secretmanager.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
 });
 
+// ---------------------------------------------------------------------------
+// Backup and recovery (issue 6): the CMEK export bucket, the scheduled
+// serverless exports, the recovery objectives, and (when enabled) the verified
+// point-in-time recovery drill. docs/runbook.md is the manual side.
+
+const backupServices = new ProjectServices("backup-services", {
+  project: config.project,
+  services: ["storage.googleapis.com", "cloudscheduler.googleapis.com", "workflows.googleapis.com"],
+});
+
+const backupBucket = new BackupBucket(
+  "backup",
+  {
+    bucketName: `${config.project}-${dbName}-exports`,
+    location: config.backup.bucketLocation,
+    retentionDays: config.backup.retentionDays,
+    lockRetention: config.backup.lockRetention,
+    softDeleteDays: config.backup.softDeleteDays,
+    labels: config.labels,
+    keyRotationDays: config.encryption.rotationDays,
+  },
+  { dependsOn: [...backupServices.forApis("storage.googleapis.com"), ...services.forApis("cloudkms.googleapis.com")] },
+);
+
+new ScheduledExport(
+  "backup-export",
+  {
+    project: config.project,
+    region: config.region,
+    instanceName: primary.instanceName,
+    instanceServiceAccountEmail: primary.instance.serviceAccountEmailAddress,
+    bucketName: backupBucket.bucketName,
+    databases: config.backup.exportDatabases,
+    schedule: config.backup.exportSchedule,
+    timeZone: config.backup.exportTimeZone,
+    accountIdPrefix: `db-${config.environment}`,
+    roleIdPrefix: `lpDb_${config.environment}`,
+    labels: config.labels,
+  },
+  { dependsOn: [...backupServices.forApis("cloudscheduler.googleapis.com", "workflows.googleapis.com"), access.database] },
+);
+
+/** The settings that determine RPO and RTO. */
+export const recoveryObjectives = describeRecoveryObjectives(config.instance.backup, {
+  schedule: config.backup.exportSchedule,
+  timeZone: config.backup.exportTimeZone,
+  retentionDays: config.backup.retentionDays,
+  bucketLocation: config.backup.bucketLocation,
+});
+
+const drill = config.backup.drillEnabled
+  ? new RecoveryDrill(
+      "recovery-drill",
+      {
+        project: config.project,
+        region: config.region,
+        sourceInstanceName: primary.instanceName,
+        pointInTime: config.backup.drillPointInTime,
+        databaseVersion: config.instance.databaseVersion,
+        edition: config.instance.edition,
+        tier: config.instance.tier,
+        primarySettings: primary.instance.settings,
+        privateNetwork: network.networkSelfLink,
+        allocatedIpRange: network.allocatedIpRange,
+        encryptionKeyName: keys.keyFor(config.region),
+        labels: config.labels,
+        database: config.database.name,
+        user: access.migrationUserName,
+        password: access.migrationPassword,
+        // The head every migration in the repo gives; a clone from before the latest `pulumi up` differs (docs/runbook.md).
+        expectedLedgerHead: ledgerHead(loadMigrations()),
+        rowBounds: config.backup.drillRowBounds,
+        partitionedTables: ["analytics_events", "audit_log"],
+        partitionMonthsAhead: config.migrations.partitionMonthsAhead,
+      },
+      { dependsOn: [...keys.grantsFor(config.region), access.database] },
+    )
+  : undefined;
+
+/** The last drill's outcome; null while the drill is off. */
+export const recoveryDrill = drill
+  ? { cloneName: drill.cloneName, recoveryMinutes: drill.recoveryMinutes, withinTarget: drill.withinTarget, checks: drill.checks }
+  : null;
+
 /** What applications read through a StackReference: endpoints, weights, pool sizes, secret ids (never values). */
 export const connectionManifest = {
   databaseName: access.databaseName,
@@ -302,29 +391,25 @@ const logMetrics = new LogMetrics(
 const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
   Object.entries(monitoredInstances).map(([key, i]) => [
     key,
-    new DatabaseAlerts(
-      `monitoring-alerts-${key}`,
-      {
-        project: config.project,
-        instanceName: i.instanceName,
-        role: i.role,
-        maxConnections: i.maxConnections,
-        pooling: i.pooling,
-        channels: { WARNING: channels.warning, CRITICAL: channels.critical },
-        logMetrics,
-        alertsDocUrl: config.monitoring.alertsDocUrl,
-        labels: config.labels,
-      },
-      { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
-    ),
+    new DatabaseAlerts(`monitoring-alerts-${key}`, {
+      project: config.project,
+      instanceName: i.instanceName,
+      role: i.role,
+      maxConnections: i.maxConnections,
+      pooling: i.pooling,
+      channels: { WARNING: channels.warning, CRITICAL: channels.critical },
+      logMetrics,
+      labels: config.labels,
+    }, { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") }),
   ]),
 );
 
-const dashboard = new Dashboard(
-  "monitoring-dashboard",
-  { project: config.project, displayName: `${dbName} database tier`, instances: monitoredInstances, logMetrics },
-  { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
-);
+const dashboard = new Dashboard("monitoring-dashboard", {
+  project: config.project,
+  displayName: `${dbName} database tier`,
+  instances: monitoredInstances,
+  logMetrics,
+}, { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") });
 
 export const monitoring = {
   dashboard: dashboard.dashboard.id,

@@ -51,6 +51,7 @@ const COMPUTED: Record<string, OutputFactory> = {
   "gcp:sql/databaseInstance:DatabaseInstance": (a, c) => {
     const region = (a.inputs.region as string | undefined) ?? c.region;
     return {
+      name: a.inputs.name ?? a.name,
       connectionName: `${c.project}:${region}:${a.inputs.name ?? a.name}`,
       privateIpAddress: mockIp(a.name),
       ipAddresses: [{ type: "PRIVATE", ipAddress: mockIp(a.name) }],
@@ -81,6 +82,11 @@ const COMPUTED: Record<string, OutputFactory> = {
   "gcp:storage/bucket:Bucket": (a) => ({ url: `gs://${a.inputs.name ?? a.name}` }),
   "gcp:monitoring/notificationChannel:NotificationChannel": (a, c) => ({ name: `projects/${c.project}/notificationChannels/${a.name}` }),
   "gcp:monitoring/alertPolicy:AlertPolicy": (a, c) => ({ name: `projects/${c.project}/alertPolicies/${a.name}` }),
+  "gcp:projects/iAMCustomRole:IAMCustomRole": (a, c) => ({ name: `projects/${c.project}/roles/${a.inputs.roleId}` }),
+  "gcp:workflows/workflow:Workflow": (a, c) => ({
+    id: `projects/${c.project}/locations/${a.inputs.region ?? c.region}/workflows/${a.inputs.name ?? a.name}`,
+  }),
+  "pulumi-nodejs:dynamic/backup:DrillClock": () => ({ startedAt: "2026-11-26T03:00:00.000Z" }),
   "random:index/randomPassword:RandomPassword": (a) => ({ result: `mock-password-${a.name}` }),
 };
 
@@ -260,6 +266,22 @@ export function listStacks(root = ROOT): string[] {
     .sort();
 }
 
+/** What a dynamic resource records as its `__provider` under mocks. */
+export const MOCK_DYNAMIC_PROVIDER = "[dynamic provider: not serialized under mocks]";
+
+/**
+ * Mocks never run a dynamic provider, and vitest's module transform breaks
+ * Pulumi's closure serializer (it captures vite's import wrappers instead of
+ * modules), so under mocks a dynamic resource records a placeholder instead of
+ * its serialized provider. test/harness/provider.ts serializes providers for real.
+ */
+function stubProviderSerialization(): void {
+  const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
+    serializeFunction: (...args: unknown[]) => Promise<{ text: string; containsSecrets: boolean }>;
+  };
+  closure.serializeFunction = async () => ({ text: MOCK_DYNAMIC_PROVIDER, containsSecrets: false });
+}
+
 /** Options for {@link runProgram}. */
 export interface RunOptions {
   /** Stack name; its Pulumi.<stack>.yaml is read. */
@@ -291,6 +313,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   const recorder = new MockRecorder(stackValues.project ?? "mock-project", stackValues.region ?? "us-central1");
   await pulumi.runtime.setMocks(recorder, PROJECT, options.stack, options.preview ?? false);
   recorder.attach();
+  stubProviderSerialization();
   const config: Record<string, string> = {};
   if (stackValues.project !== undefined) config["gcp:project"] = stackValues.project;
   if (stackValues.region !== undefined) config["gcp:region"] = stackValues.region;

@@ -1,0 +1,325 @@
+/**
+ * The recovery drill: a point-in-time clone of the primary, verified.
+ *
+ * 1. A clock resource records when the drill started (just before the clone
+ *    is requested).
+ * 2. The clone: a new Cloud SQL instance made from the primary's backups and
+ *    transaction logs (`clone.pointInTime`), private IP only, CMEK-encrypted,
+ *    zonal, no backups, deletion protection off — an isolated throwaway that
+ *    nothing routes traffic to. Cloning only reads the source's backups and
+ *    logs; the primary is never modified, restarted or written to.
+ * 3. A verification resource connects to the clone (lib/pg-connect.ts) and
+ *    runs lib/drill-checks.ts: ledger head, row counts of the key tables,
+ *    monthly partitions. A failed check fails `pulumi up` with the reasons.
+ *    It reports the measured recovery time — clone request to checks passed —
+ *    against the 30-minute target.
+ *
+ * Tearing down (`lp-db:drillEnabled false`) deletes the clone and the two
+ * bookkeeping resources; nothing else depends on them.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { RTO_TARGET_MINUTES, describeFailures, recoveryTime, runDrillChecks, type CheckResult, type RowBounds } from "../lib/drill-checks";
+import { withConnection, type PgTarget } from "../lib/pg-connect";
+
+/** Inputs of the clock resource. */
+interface ClockInputs {
+  /** Changes whenever a new clone is wanted, so the clock restarts with it. */
+  readonly trigger: string;
+}
+
+/** Records the instant the drill starts. */
+const clockProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: ClockInputs) {
+    return { id: `drill-${Date.now()}`, outs: { trigger: inputs.trigger, startedAt: new Date().toISOString() } };
+  },
+  async diff(_id: string, olds: ClockInputs, news: ClockInputs) {
+    const changed = olds.trigger !== news.trigger;
+    return { changes: changed, replaces: changed ? ["trigger"] : [], deleteBeforeReplace: true };
+  },
+};
+
+/** Inputs of the verification resource, as the provider receives them. */
+export interface VerificationInputs {
+  readonly cloneName: string;
+  readonly target: PgTarget;
+  readonly expectedLedgerHead: string;
+  readonly rowBounds: Record<string, RowBounds>;
+  readonly partitionedTables: string[];
+  readonly partitionMonthsAhead: number;
+  /** RFC3339 point in time recovered to; "" for the latest. */
+  readonly pointInTime: string;
+  /** When the clock started (RFC3339). */
+  readonly startedAt: string;
+  readonly targetMinutes: number;
+}
+
+/** Connects to the clone, runs the checks and measures the recovery time. Exported for tests. */
+export const verificationProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: VerificationInputs) {
+    const asOf = inputs.pointInTime ? new Date(inputs.pointInTime) : new Date(inputs.startedAt);
+    const report = await withConnection(inputs.target, (client) =>
+      runDrillChecks(client, {
+        ledgerHead: inputs.expectedLedgerHead,
+        rowBounds: inputs.rowBounds,
+        partitionedTables: inputs.partitionedTables,
+        partitionMonthsAhead: inputs.partitionMonthsAhead,
+        asOf,
+      }),
+    );
+    if (!report.passed) {
+      throw new Error(
+        `recovery drill on clone ${inputs.cloneName} failed: ${describeFailures(report)}. ` +
+          "The clone is left in place for inspection; set lp-db:drillEnabled false to delete it.",
+      );
+    }
+    const checksPassedAt = new Date();
+    const measured = recoveryTime(new Date(inputs.startedAt), checksPassedAt, inputs.targetMinutes);
+    return {
+      id: `${inputs.cloneName}-verified`,
+      outs: {
+        cloneName: inputs.cloneName,
+        checks: report.checks,
+        startedAt: inputs.startedAt,
+        checksPassedAt: checksPassedAt.toISOString(),
+        recoveryMinutes: measured.minutes,
+        targetMinutes: inputs.targetMinutes,
+        withinTarget: measured.withinTarget,
+      },
+    };
+  },
+  async diff(_id: string, olds: { cloneName: string }, news: VerificationInputs) {
+    // Verify again only for a new clone; a re-run against the same clone would measure nothing.
+    const changed = olds.cloneName !== news.cloneName;
+    return { changes: changed, replaces: changed ? ["cloneName"] : [], deleteBeforeReplace: true };
+  },
+};
+
+/** Records when the drill started; replaced (restarted) whenever a new clone is wanted. */
+class DrillClock extends pulumi.dynamic.Resource {
+  declare readonly startedAt: pulumi.Output<string>;
+  constructor(name: string, trigger: pulumi.Input<string>, opts: pulumi.CustomResourceOptions) {
+    super(clockProvider, name, { trigger, startedAt: undefined }, opts, "backup", "DrillClock");
+  }
+}
+
+/** The verified outcome of one drill (`pulumi-nodejs:dynamic/backup:DrillVerification`). */
+class DrillVerification extends pulumi.dynamic.Resource {
+  declare readonly checks: pulumi.Output<CheckResult[]>;
+  declare readonly recoveryMinutes: pulumi.Output<number>;
+  declare readonly withinTarget: pulumi.Output<boolean>;
+  constructor(name: string, inputs: { [K in keyof VerificationInputs]: pulumi.Input<VerificationInputs[K]> }, opts: pulumi.CustomResourceOptions) {
+    super(
+      verificationProvider,
+      name,
+      { ...inputs, checks: undefined, checksPassedAt: undefined, recoveryMinutes: undefined, withinTarget: undefined },
+      opts,
+      "backup",
+      "DrillVerification",
+    );
+  }
+}
+
+/** Arguments of {@link RecoveryDrill}. */
+export interface RecoveryDrillArgs {
+  /** GCP project id. */
+  readonly project: string;
+  /** Region of the primary (the clone is made there). */
+  readonly region: string;
+  /** Name of the primary instance to clone. */
+  readonly sourceInstanceName: pulumi.Input<string>;
+  /**
+   * Point in time to recover to, RFC3339 UTC ("2026-11-20T03:15:00Z"); must lie in the primary's PITR window.
+   * @default undefined (the latest recoverable point)
+   */
+  readonly pointInTime?: string;
+  /** Cloud SQL version (the clone's must equal the primary's). */
+  readonly databaseVersion: string;
+  /** Cloud SQL edition. */
+  readonly edition: string;
+  /** Machine tier of the clone; the primary's gives a representative recovery time. */
+  readonly tier: string;
+  /**
+   * The primary's settings; the clone copies its database flags, maintenance window and Query Insights
+   * settings, so it behaves like the primary and meets the same policies.
+   */
+  readonly primarySettings: pulumi.Input<gcp.types.output.sql.DatabaseInstanceSettings | undefined>;
+  /** VPC (self link or id) the clone gets its private IP in. */
+  readonly privateNetwork: pulumi.Input<string>;
+  /**
+   * Private services access range to take the clone's IP from.
+   * @default undefined (any range allocated to the VPC)
+   */
+  readonly allocatedIpRange?: pulumi.Input<string>;
+  /** CMEK key, in the primary's region, for the clone's disk. */
+  readonly encryptionKeyName: pulumi.Input<string>;
+  /** Labels for the clone. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Database the checks run in. */
+  readonly database: string;
+  /** Login for the checks (a user that exists on the primary, so on the clone too). */
+  readonly user: string;
+  /** That user's password; a secret. */
+  readonly password: pulumi.Input<string>;
+  /** Ledger head the clone must have (the migrations resource's output). */
+  readonly expectedLedgerHead: pulumi.Input<string>;
+  /** Row-count bounds of the key tables. */
+  readonly rowBounds: Readonly<Record<string, RowBounds>>;
+  /** Tables partitioned by month. */
+  readonly partitionedTables: readonly string[];
+  /** Months ahead that partition maintenance keeps ready. */
+  readonly partitionMonthsAhead: number;
+  /**
+   * Reach the clone through the Cloud SQL connector (private IP) instead of dialling its private IP directly.
+   * @default false (the runner is inside the VPC)
+   */
+  readonly useConnector?: boolean;
+  /**
+   * Recovery-time target the measurement is compared with, in minutes.
+   * @default RTO_TARGET_MINUTES (30)
+   */
+  readonly targetMinutes?: number;
+}
+
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** A verified point-in-time clone of the primary. */
+export class RecoveryDrill extends pulumi.ComponentResource {
+  /** The clone. */
+  readonly clone: gcp.sql.DatabaseInstance;
+  /** The clone's instance name. */
+  readonly cloneName: pulumi.Output<string>;
+  /** Minutes from requesting the clone to the checks passing. */
+  readonly recoveryMinutes: pulumi.Output<number>;
+  /** Whether that is within the target. */
+  readonly withinTarget: pulumi.Output<boolean>;
+  /** Each check's outcome. */
+  readonly checks: pulumi.Output<CheckResult[]>;
+
+  constructor(name: string, args: RecoveryDrillArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("lp:backup:RecoveryDrill", name, {}, opts);
+
+    if (args.pointInTime !== undefined && !(RFC3339_UTC.test(args.pointInTime) && !Number.isNaN(Date.parse(args.pointInTime)))) {
+      throw new pulumi.ResourceError(`pointInTime "${args.pointInTime}" must be an RFC3339 UTC timestamp such as 2026-11-20T03:15:00Z`, this);
+    }
+    if (args.pointInTime !== undefined && Date.parse(args.pointInTime) > Date.now()) {
+      throw new pulumi.ResourceError(`pointInTime "${args.pointInTime}" is in the future; pick a moment inside the PITR window`, this);
+    }
+    const targetMinutes = args.targetMinutes ?? RTO_TARGET_MINUTES;
+
+    const clock = new DrillClock(`${name}-clock`, pulumi.interpolate`${args.sourceInstanceName}@${args.pointInTime ?? "latest"}`, { parent: this });
+
+    this.clone = new gcp.sql.DatabaseInstance(
+      `${name}-clone`,
+      {
+        region: args.region,
+        databaseVersion: args.databaseVersion,
+        clone: { sourceInstanceName: args.sourceInstanceName, pointInTime: args.pointInTime, allocatedIpRange: args.allocatedIpRange },
+        encryptionKeyName: args.encryptionKeyName,
+        // A drill clone is disposable: nothing may stop its deletion.
+        deletionProtection: false,
+        settings: pulumi.output(args.primarySettings).apply((primary) => ({
+          tier: args.tier,
+          databaseFlags: primary?.databaseFlags,
+          maintenanceWindow: primary?.maintenanceWindow,
+          insightsConfig: primary?.insightsConfig,
+          edition: args.edition,
+          availabilityType: "ZONAL",
+          deletionProtectionEnabled: false,
+          ipConfiguration: { ipv4Enabled: false, privateNetwork: args.privateNetwork, sslMode: "ENCRYPTED_ONLY" },
+          backupConfiguration: { enabled: false },
+          userLabels: { ...args.labels, purpose: "recovery-drill" },
+        })),
+      },
+      { parent: this, dependsOn: [clock] },
+    );
+    this.cloneName = this.clone.name;
+
+    const target = pulumi
+      .all([this.clone.privateIpAddress, this.clone.serverCaCerts, this.clone.connectionName, pulumi.secret(args.password)])
+      .apply(
+        ([host, cas, connectionName, password]): PgTarget => ({
+          host,
+          database: args.database,
+          user: args.user,
+          password,
+          serverCa: cas?.[0]?.cert,
+          applicationName: "lp-recovery-drill",
+          connector: args.useConnector ? { instanceConnectionName: connectionName, ipType: "PRIVATE" } : undefined,
+        }),
+      );
+
+    const verification = new DrillVerification(
+      `${name}-verification`,
+      {
+        cloneName: this.clone.name,
+        target: pulumi.secret(target),
+        expectedLedgerHead: args.expectedLedgerHead,
+        rowBounds: { ...args.rowBounds },
+        partitionedTables: [...args.partitionedTables],
+        partitionMonthsAhead: args.partitionMonthsAhead,
+        pointInTime: args.pointInTime ?? "",
+        startedAt: clock.startedAt,
+        targetMinutes,
+      },
+      // The target holds the clone's password: keep it encrypted in state.
+      { parent: this, dependsOn: [this.clone], additionalSecretOutputs: ["target"] },
+    );
+    this.checks = verification.checks;
+    this.recoveryMinutes = verification.recoveryMinutes;
+    this.withinTarget = verification.withinTarget;
+
+    this.registerOutputs({
+      cloneName: this.cloneName,
+      recoveryMinutes: this.recoveryMinutes,
+      withinTarget: this.withinTarget,
+      checks: this.checks,
+    });
+  }
+}
+
+/** The settings that determine RPO and RTO, as a stack output. */
+export interface RecoveryObjectives {
+  /** Automated daily backup window start, "HH:MM" UTC. */
+  readonly backupStartTime: string;
+  /** Automated backups kept (one a day: the oldest restorable backup is this many days old). */
+  readonly retainedBackups: number;
+  /** Point-in-time recovery on: RPO is bounded by log archiving, not by the daily backup. */
+  readonly pointInTimeRecovery: boolean;
+  /** Days of transaction logs kept: how far back a point-in-time clone can go. */
+  readonly transactionLogRetentionDays: number;
+  /** Where automated backups are stored ("" = Cloud SQL's default multi-region). */
+  readonly backupLocation: string;
+  /** Logical exports: schedule, time zone and how long each is kept. */
+  readonly export: { readonly schedule: string; readonly timeZone: string; readonly retentionDays: number; readonly bucketLocation: string };
+  /** Worst-case data loss without PITR is one backup interval. */
+  readonly rpoWithoutPitrHours: number;
+  /** The recovery-time target the drill measures against. */
+  readonly rtoTargetMinutes: number;
+}
+
+/** Hours between automated backups (Cloud SQL takes one a day). Source: Cloud SQL "About backups". */
+export const BACKUP_INTERVAL_HOURS = 24;
+
+/** Collects {@link RecoveryObjectives} from the instance's backup settings and the export settings. */
+export function recoveryObjectives(
+  backup: {
+    readonly startTime: string;
+    readonly retainedBackups: number;
+    readonly pointInTimeRecovery: boolean;
+    readonly transactionLogRetentionDays: number;
+    readonly location?: string;
+  },
+  exports: { readonly schedule: string; readonly timeZone: string; readonly retentionDays: number; readonly bucketLocation: string },
+): RecoveryObjectives {
+  return {
+    backupStartTime: backup.startTime,
+    retainedBackups: backup.retainedBackups,
+    pointInTimeRecovery: backup.pointInTimeRecovery,
+    transactionLogRetentionDays: backup.transactionLogRetentionDays,
+    backupLocation: backup.location ?? "",
+    export: { ...exports },
+    rpoWithoutPitrHours: BACKUP_INTERVAL_HOURS,
+    rtoTargetMinutes: RTO_TARGET_MINUTES,
+  };
+}
