@@ -391,25 +391,29 @@ const logMetrics = new LogMetrics(
 const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
   Object.entries(monitoredInstances).map(([key, i]) => [
     key,
-    new DatabaseAlerts(`monitoring-alerts-${key}`, {
-      project: config.project,
-      instanceName: i.instanceName,
-      role: i.role,
-      maxConnections: i.maxConnections,
-      pooling: i.pooling,
-      channels: { WARNING: channels.warning, CRITICAL: channels.critical },
-      logMetrics,
-      labels: config.labels,
-    }, { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") }),
+    new DatabaseAlerts(
+      `monitoring-alerts-${key}`,
+      {
+        project: config.project,
+        instanceName: i.instanceName,
+        role: i.role,
+        maxConnections: i.maxConnections,
+        pooling: i.pooling,
+        channels: { WARNING: channels.warning, CRITICAL: channels.critical },
+        logMetrics,
+        alertsDocUrl: config.monitoring.alertsDocUrl,
+        labels: config.labels,
+      },
+      { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
+    ),
   ]),
 );
 
-const dashboard = new Dashboard("monitoring-dashboard", {
-  project: config.project,
-  displayName: `${dbName} database tier`,
-  instances: monitoredInstances,
-  logMetrics,
-}, { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") });
+const dashboard = new Dashboard(
+  "monitoring-dashboard",
+  { project: config.project, displayName: `${dbName} database tier`, instances: monitoredInstances, logMetrics },
+  { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
+);
 
 export const monitoring = {
   dashboard: dashboard.dashboard.id,
