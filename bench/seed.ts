@@ -74,7 +74,8 @@ const ADJECTIVES = [
   "Fundamental", "Accelerated", "Comprehensive", "Effective", "Quick", "Deep", "Everyday", "Strategic", "Visual", "Intuitive",
 ];
 const SUFFIXES = ["for Beginners", "Masterclass", "Bootcamp", "in Practice", "from Scratch", "Deep Dive", "Crash Course", "Workshop", "Essentials", "Projects"];
-const FILLER = [
+/** Common words of the searchable content. */
+export const FILLER = [
   "learn", "build", "project", "exercise", "concept", "example", "practice", "theory", "lesson", "module", "skill", "guide",
   "technique", "analysis", "method", "review", "tools", "workflow", "quiz", "assignment", "career", "introduction", "chapter",
   "principles", "patterns", "problem", "solution", "real", "world", "step", "understand", "apply", "master", "explore",
@@ -112,8 +113,14 @@ interface Step {
   readonly sql: readonly string[];
 }
 
-/** The seed, as steps in dependency order. */
-export function seedSteps(scale: number): Step[] {
+/** The seed: steps run in order, then two lanes that run side by side on two sessions (both only need the steps before). */
+export interface SeedPlan {
+  readonly serial: readonly Step[];
+  readonly lanes: readonly [readonly Step[], readonly Step[]];
+}
+
+/** The seed plan for a scale factor. */
+export function seedSteps(scale: number): SeedPlan {
   const c = countsFor(scale);
   const instructors = Math.max(1, Math.ceil(c.courses / COURSES_PER_INSTRUCTOR));
   const lessonsOf = (course: string) => `(${MIN_LESSONS} + ((${course}) * 7) % ${LESSON_SPREAD})`;
@@ -180,7 +187,9 @@ export function seedSteps(scale: number): Step[] {
   // Progress in slices of enrollments so the display moves and no single statement holds a 5 M-row snapshot.
   const slices = Math.max(1, Math.min(10, Math.ceil(c.enrollments / 100_000)));
   const per = Math.ceil(c.enrollments / slices);
-  steps.push({
+  const progressLane: Step[] = [];
+  const eventLane: Step[] = [];
+  progressLane.push({
     label: "lesson progress",
     rows: c.lessonProgress,
     sql: Array.from({ length: slices }, (_, s) => {
@@ -219,8 +228,8 @@ export function seedSteps(scale: number): Step[] {
             FROM (SELECT g, random() AS r, 1 + (g * 48271) % ${c.enrollments} AS i FROM generate_series(${lo}::bigint, ${lo + n - 1}::bigint) AS g) s0) x
       JOIN lessons l ON l.course_id = x.co AND l.position = 1 + x.g % ${MAX_PROGRESS_LESSONS}`);
   }
-  steps.push({ label: "analytics events", rows: c.analyticsEvents, sql: eventSql });
-  steps.push({
+  eventLane.push({ label: "analytics events", rows: c.analyticsEvents, sql: eventSql });
+  progressLane.push({
     label: "quiz attempts and audit log",
     rows: c.quizAttempts + c.auditLog,
     sql: [
@@ -233,27 +242,81 @@ export function seedSteps(scale: number): Step[] {
        FROM generate_series(1, ${c.auditLog}) AS i`,
     ],
   });
-  return steps;
+  return { serial: steps, lanes: [progressLane, eventLane] };
 }
 
 /**
- * Runs the seed on `client` (the baseline schema must exist and be empty),
- * then VACUUM ANALYZE so both schemas are measured on settled tables (hint
- * bits set, visibility map built, statistics current), as in a database that
- * has been live for months.
+ * Runs the seed (the baseline schema must exist and be empty) on two sessions
+ * of a superuser, then checks every foreign key and runs VACUUM ANALYZE.
+ *
+ * Foreign-key triggers are skipped while loading (`session_replication_role =
+ * replica`, which is why a superuser session is needed): checked row by row
+ * they would triple the load time, and the data satisfies them by
+ * construction. That is not taken on trust: afterwards every foreign key of
+ * the schema is checked set-based (one anti-join each), and the seed fails if
+ * any row has no parent. VACUUM ANALYZE then settles the tables (hint bits,
+ * visibility map, statistics) as in a database that has been live for months,
+ * so neither schema is measured on freshly loaded pages.
  */
-export async function seed(client: ClientBase, scale: number, onProgress: (detail: string, fraction: number) => void): Promise<void> {
-  const steps = seedSteps(scale);
-  const total = steps.reduce((s, st) => s + st.rows, 0);
+export async function seed(sessions: readonly [ClientBase, ClientBase], scale: number, onProgress: (detail: string, fraction: number) => void): Promise<void> {
+  const plan = seedSteps(scale);
+  const all = [...plan.serial, ...plan.lanes[0], ...plan.lanes[1]];
+  const total = all.reduce((s, st) => s + st.rows, 0);
   let done = 0;
-  await client.query("SELECT setseed(0.42)");
-  for (const step of steps) {
-    for (let i = 0; i < step.sql.length; i++) {
-      onProgress(`${step.label} (${i + 1}/${step.sql.length})`, (done + (step.rows * i) / step.sql.length) / total);
-      await client.query(step.sql[i]);
-    }
-    done += step.rows;
+  const status = new Map<number, string>();
+  const report = () => onProgress([...status.values()].join(" | "), Math.min(done / total, 1));
+  for (const [i, c] of sessions.entries()) {
+    await c.query("SET session_replication_role = replica");
+    // Same data on every run: random() is seeded per session.
+    await c.query("SELECT setseed($1)", [0.42 - i / 10]);
   }
+  const runSteps = async (c: ClientBase, lane: number, steps: readonly Step[], analyze: boolean) => {
+    for (const step of steps) {
+      for (let i = 0; i < step.sql.length; i++) {
+        status.set(lane, `${step.label} ${i + 1}/${step.sql.length}`);
+        report();
+        await c.query(step.sql[i]);
+        done += step.rows / step.sql.length;
+      }
+      // Statistics for the later steps' joins (on an unanalyzed table the planner picks nested loops).
+      if (analyze) await c.query(`ANALYZE ${SEED_TABLES.join(", ")}`);
+    }
+    status.delete(lane);
+  };
+  await runSteps(sessions[0], 0, plan.serial, true);
+  await Promise.all([runSteps(sessions[0], 0, plan.lanes[0], false), runSteps(sessions[1], 1, plan.lanes[1], false)]);
+  for (const c of sessions) await c.query("RESET session_replication_role");
+
+  onProgress("checking foreign keys", 1);
+  const fks = await sessions[0].query<{ child: string; col: string; parent: string; pcol: string; name: string }>(
+    `SELECT c.conname AS name, c.conrelid::regclass::text AS child, a.attname AS col, c.confrelid::regclass::text AS parent, pa.attname AS pcol
+       FROM pg_constraint c
+       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+       JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+      WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace AND cardinality(c.conkey) = 1
+      ORDER BY 1`,
+  );
+  const orphans = await Promise.all(
+    [0, 1].map(async (lane) => {
+      const bad: string[] = [];
+      for (const fk of fks.rows.filter((_, i) => i % 2 === lane)) {
+        const r = await sessions[lane].query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${fk.child} x WHERE x.${fk.col} IS NOT NULL AND NOT EXISTS (SELECT FROM ${fk.parent} p WHERE p.${fk.pcol} = x.${fk.col})`,
+        );
+        if (Number(r.rows[0].n) > 0) bad.push(`${fk.name}: ${r.rows[0].n} rows of ${fk.child}.${fk.col} have no ${fk.parent}`);
+      }
+      return bad;
+    }),
+  );
+  const bad = orphans.flat();
+  if (bad.length > 0) throw new Error(`seed produced rows that break foreign keys (a bug in bench/seed.ts):\n  ${bad.join("\n  ")}`);
+
   onProgress("VACUUM ANALYZE", 1);
-  await client.query("VACUUM (ANALYZE)");
+  await Promise.all([
+    sessions[0].query(`VACUUM (ANALYZE) ${SEED_TABLES.filter((t) => t !== "analytics_events").join(", ")}`),
+    sessions[1].query("VACUUM (ANALYZE) analytics_events"),
+  ]);
 }
+
+/** The baseline tables the seed fills. */
+const SEED_TABLES = ["users", "courses", "lessons", "course_content", "enrollments", "lesson_progress", "quiz_attempts", "analytics_events", "audit_log"] as const;

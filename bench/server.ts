@@ -39,6 +39,8 @@ export interface BenchServer {
   readonly server: EmbeddedServer;
   /** Connection settings for the migrator on the benchmark database. */
   readonly config: ClientConfig;
+  /** The real superuser on the benchmark database (seeding only; see bench/seed.ts). */
+  readonly superuserConfig: ClientConfig;
   readonly pgVersion: string;
   stop(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     return {
       server,
       config: { host: server.host, port: server.port, user: MIGRATOR.name, password: MIGRATOR.password, database: BENCH_DATABASE },
+      superuserConfig: { ...superuser, database: BENCH_DATABASE },
       pgVersion,
       stop: () => server.stop(),
     };

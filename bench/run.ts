@@ -1,0 +1,251 @@
+/**
+ * `npm run bench [-- --scale 0.05]`: seeds the baseline schema, measures the
+ * hot queries, applies the optimisation migrations under write load, measures
+ * again on the same data, times the provider's no-op apply, and writes
+ * bench/results/latest.json, docs/bench-p95.svg and a markdown table on stdout.
+ * See bench/README.md.
+ */
+import * as path from "path";
+import type { Client } from "pg";
+import { applyMigrations } from "../lib/migrate/engine";
+import { loadMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationFile } from "../lib/migrate/files";
+import { writeP95Chart } from "./chart";
+import { measureNoopApply } from "./noop";
+import { Progress } from "./progress";
+import { markdown, writeResults, type BenchResults, type LatencySummary, type QueryResult } from "./report";
+import { runCell } from "./runner";
+import { countsFor, seed } from "./seed";
+import { connectMany, startBenchServer, type BenchServer } from "./server";
+import { HOT_QUERIES, loadParams, operation, readSchemaFacts } from "./workload";
+import { Writers } from "./writer";
+
+const REPO = path.resolve(__dirname, "..");
+
+/** Command-line options. */
+interface Options {
+  /** Data-set scale factor; 1 = 100 k users, 10 M events. */
+  readonly scale: number;
+  /** Recording time per (query, concurrency) cell. */
+  readonly cellMs: number;
+  /** Unrecorded warm-up per query and phase (at least one call). */
+  readonly warmupMs: number;
+  readonly concurrencies: readonly number[];
+  readonly out: string;
+  readonly chart: string;
+  /** Development only: another migrations directory. The committed results always use migrations/. */
+  readonly migrationsDir: string;
+}
+
+/** Issue 9: each hot query at 1, 16 and 64 clients. */
+const DEFAULT_CONCURRENCIES = [1, 16, 64];
+/** Per-cell recording time: 24 cells per phase × 4 s keeps the whole run inside the 15-minute budget at scale 1. */
+const DEFAULT_CELL_MS = 4_000;
+/** Warm-up per query and phase: fills the caches and the plan cache before recording. */
+const DEFAULT_WARMUP_MS = 1_000;
+/** Migrations up to and including this one are the baseline schema; the rest are the optimisations. */
+const BASELINE_MIGRATION = /baseline/;
+
+const USAGE = `usage: npm run bench -- [--scale <factor>] [--duration <seconds per cell>] [--warmup <seconds>]
+                      [--concurrency 1,16,64] [--out bench/results/latest.json] [--chart docs/bench-p95.svg]
+                      [--migrations <dir>]`;
+
+function parseArgs(argv: readonly string[]): Options {
+  const o = {
+    scale: 1,
+    cellMs: DEFAULT_CELL_MS,
+    warmupMs: DEFAULT_WARMUP_MS,
+    concurrencies: DEFAULT_CONCURRENCIES,
+    out: path.join(REPO, "bench", "results", "latest.json"),
+    chart: path.join(REPO, "docs", "bench-p95.svg"),
+    migrationsDir: DEFAULT_MIGRATIONS_DIR,
+  };
+  const num = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number ≥ ${min}, got ${JSON.stringify(v)}\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    switch (a) {
+      case "--scale":
+        o.scale = num(a, v, 0.001);
+        break;
+      case "--duration":
+        o.cellMs = num(a, v, 0.1) * 1000;
+        break;
+      case "--warmup":
+        o.warmupMs = num(a, v, 0) * 1000;
+        break;
+      case "--concurrency":
+        o.concurrencies = (v ?? "").split(",").map((x) => num(a, x, 1));
+        break;
+      case "--out":
+        o.out = path.resolve(v ?? "");
+        break;
+      case "--chart":
+        o.chart = path.resolve(v ?? "");
+        break;
+      case "--migrations":
+        o.migrationsDir = path.resolve(v ?? "");
+        break;
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE + "\n");
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+    }
+    i++;
+  }
+  return o;
+}
+
+/** Splits the migrations into the baseline schema and the optimisations applied on top of it. */
+function splitBaseline(migrations: readonly MigrationFile[]): { baseline: MigrationFile[]; optimisations: MigrationFile[] } {
+  const last = migrations.findIndex((m) => BASELINE_MIGRATION.test(m.name));
+  if (last < 0) throw new Error(`no baseline migration (a file whose name matches ${BASELINE_MIGRATION}) among ${migrations.map((m) => m.name).join(", ") || "none"}`);
+  return { baseline: migrations.slice(0, last + 1), optimisations: migrations.slice(last + 1) };
+}
+
+/** Measures every hot query at every concurrency on the current schema. */
+async function measurePhase(phase: string, clients: readonly Client[], opts: Options, progress: Progress): Promise<Map<string, LatencySummary>> {
+  const params = await loadParams(clients[0]);
+  const facts = await readSchemaFacts(clients[0]);
+  const out = new Map<string, LatencySummary>();
+  const cells = HOT_QUERIES.length * opts.concurrencies.length;
+  let cell = 0;
+  for (const q of HOT_QUERIES) {
+    const op = operation(q, facts, params);
+    progress.update(`${phase}: ${q.name} warm-up`, cell / cells);
+    await runCell(clients, 1, op, { durationMs: opts.warmupMs });
+    for (const c of opts.concurrencies) {
+      const r = await runCell(clients, c, op, {
+        durationMs: opts.cellMs,
+        onTick: (n, f) => progress.update(`${phase}: ${q.name} × ${c} clients, ${n} calls`, (cell + f) / cells),
+      });
+      cell++;
+      out.set(`${q.name}@${c}`, r);
+      progress.note(
+        `${phase.padEnd(9)} ${q.name.padEnd(26)} ${String(c).padStart(2)} clients  p50 ${r.p50.toFixed(2)}  p95 ${r.p95.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  ${r.tps.toFixed(1)} tps  (${r.operations} calls)`,
+      );
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const progress = new Progress();
+  const counts = countsFor(opts.scale);
+  process.stderr.write(
+    `lp-db benchmark, scale ${opts.scale}: ${counts.users} users, ${counts.courses} courses, ${counts.enrollments} enrollments, ` +
+      `${counts.lessonProgress} lesson-progress rows, ${counts.analyticsEvents} analytics events\n`,
+  );
+  const { baseline, optimisations } = splitBaseline(loadMigrations(opts.migrationsDir));
+  if (optimisations.length === 0) throw new Error(`only baseline migrations in ${opts.migrationsDir}; there is nothing to compare against`);
+
+  progress.phase("starting embedded PostgreSQL");
+  let srv: BenchServer | undefined = await startBenchServer();
+  const stopServer = async () => {
+    const s = srv;
+    srv = undefined;
+    await s?.stop();
+  };
+  const onSignal = () => {
+    void stopServer().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const maxClients = Math.max(...opts.concurrencies);
+  let clients: Client[] = [];
+  try {
+    const [admin] = await connectMany(srv.config, 1);
+    clients.push(admin);
+    const log = (line: string) => progress.note(line);
+
+    progress.phase(`baseline schema (${baseline.map((m) => m.name).join(", ")})`);
+    await applyMigrations(admin, baseline, { log });
+
+    progress.phase("seeding");
+    const loaders = await connectMany(srv.superuserConfig, 2);
+    clients.push(...loaders);
+    await seed([loaders[0], loaders[1]], opts.scale, (d, f) => progress.update(d, f));
+    await Promise.all(loaders.map((c) => c.end()));
+    clients = clients.filter((c) => !loaders.includes(c));
+
+    progress.phase("measuring the baseline schema");
+    const pool = await connectMany(srv.config, maxClients);
+    clients.push(...pool);
+    const before = await measurePhase("baseline", pool, opts, progress);
+
+    progress.phase(`applying ${optimisations.length} optimisation migrations under write load`);
+    const [eventWriter, progressWriter] = await connectMany(srv.config, 2);
+    clients.push(eventWriter, progressWriter);
+    const sample = (
+      await admin.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress ORDER BY id LIMIT 1")
+    ).rows[0];
+    const writers = new Writers(eventWriter, progressWriter, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
+    await writers.start();
+    const t0 = performance.now();
+    let report;
+    try {
+      const result = await applyMigrations(admin, [...baseline, ...optimisations], { log });
+      progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
+    } finally {
+      report = await writers.stop();
+    }
+    const durationS = (performance.now() - t0) / 1000;
+    const { rowsLost, eventsPresent } = await writers.verify(admin);
+    progress.note(
+      `migration took ${durationS.toFixed(1)} s; writers committed ${report.eventsCommitted} events (${eventsPresent} present) and ` +
+        `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +
+        `longest stall ${report.maxWriteStallMs.toFixed(1)} ms; rows lost ${rowsLost}`,
+    );
+    // Fresh statistics for the new partitioned tables and indexes (autovacuum never
+    // analyzes a partitioned parent); production runs the same after a migration.
+    progress.update("ANALYZE");
+    await admin.query("ANALYZE");
+
+    progress.phase("measuring the optimised schema");
+    const after = await measurePhase("optimised", pool, opts, progress);
+
+    progress.phase("no-op apply (provider diff + update against the up-to-date database)");
+    const noopApplyMs = await measureNoopApply(srv, [...baseline, ...optimisations], log);
+
+    const queries: QueryResult[] = [];
+    for (const q of HOT_QUERIES) {
+      for (const c of opts.concurrencies) {
+        const b = before.get(`${q.name}@${c}`);
+        const a = after.get(`${q.name}@${c}`);
+        if (b && a) queries.push({ name: q.name, concurrency: c, baseline: b, optimized: a });
+      }
+    }
+    const results: BenchResults = {
+      scale: opts.scale,
+      pgVersion: srv.pgVersion,
+      queries,
+      migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS },
+      noopApplyMs,
+    };
+    writeResults(opts.out, results);
+    writeP95Chart(opts.chart, results);
+    progress.done();
+    process.stdout.write(
+      markdown(results, [
+        `Writers during the migration: ${report.eventsCommitted} events and ${report.progressUpdatesCommitted} progress updates committed, ${report.errors} failed writes.`,
+        `Results: ${path.relative(REPO, opts.out)}; chart: ${path.relative(REPO, opts.chart)}.`,
+      ]),
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    clients = [];
+    await stopServer();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
