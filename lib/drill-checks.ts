@@ -126,7 +126,8 @@ export function requiredMonths(asOf: Date, monthsAhead: number): string[] {
 
 /**
  * The partition checks, one per table: each required month lies inside the
- * FROM/TO bounds of some partition (the DEFAULT partition does not count).
+ * FROM/TO bounds of some partition (MINVALUE/MAXVALUE bounds, like the
+ * history partition of a converted table, count; a DEFAULT partition does not).
  * Bounds are read from the catalog, so partition names do not matter.
  */
 export async function checkPartitions(
@@ -148,8 +149,10 @@ export async function checkPartitions(
     }
     const { rows } = await client.query<{ month: string }>(
       `WITH bounds AS (
-         SELECT substring(b FROM 'FROM \\(''([^'']+)''\\)')::timestamptz AS lo,
-                substring(b FROM 'TO \\(''([^'']+)''\\)')::timestamptz AS hi
+         SELECT CASE WHEN b LIKE 'FOR VALUES FROM (MINVALUE)%' THEN '-infinity'::timestamptz
+                     ELSE substring(b FROM 'FROM \\(''([^'']+)''\\)')::timestamptz END AS lo,
+                CASE WHEN b LIKE '% TO (MAXVALUE)' THEN 'infinity'::timestamptz
+                     ELSE substring(b FROM 'TO \\(''([^'']+)''\\)')::timestamptz END AS hi
            FROM pg_inherits i
            JOIN pg_class c ON c.oid = i.inhrelid
            CROSS JOIN LATERAL pg_get_expr(c.relpartbound, c.oid) AS b
