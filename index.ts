@@ -9,6 +9,8 @@ import { ScheduledExport } from "./components/scheduled-export";
 import { ledgerHead } from "./lib/migrate/engine";
 import { loadMigrations } from "./lib/migrate/files";
 import { DatabaseAccess } from "./components/database-users";
+import { SchemaMigrations } from "./components/schema-migrations";
+import { loadMigrations } from "./lib/migrate/files";
 import { EncryptionKeys } from "./components/encryption";
 import { PrivateNetwork } from "./components/network";
 import { PrimaryInstance } from "./components/primary-instance";
@@ -206,6 +208,37 @@ const access = new DatabaseAccess("db-access", {
   labels: config.labels,
   requires: services.forApis("secretmanager.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
 });
+
+// ---------------------------------------------------------------------------
+// Schema migrations (issue 5): migrations/*.sql applied to the primary once it,
+// the database, the migration user and the IAM logins exist; then partition
+// maintenance and the IAM login → group role reconcile. How `pulumi up` reaches
+// the private IP: docs/connectivity.md.
+
+const schemaMigrations = new SchemaMigrations(
+  "db-schema",
+  {
+    host: primary.privateIp,
+    database: access.databaseName,
+    user: access.migrationUserName,
+    password: access.migrationPassword,
+    serverCa: primary.serverCaCert,
+    migrations: loadMigrations(),
+    memberships: Object.fromEntries(Object.values(access.iamLogins).map((l) => [l.login, l.groupRoles])),
+    maintenance: {
+      monthsAhead: config.migrations.partitionMonthsAhead,
+      retentionMonths: { analytics_events: config.migrations.analyticsRetentionMonths, audit_log: config.migrations.auditRetentionMonths },
+    },
+  },
+  { dependsOn: [primary.instance, access.database, access.migrationUser, ...Object.values(access.iamUsers)] },
+);
+
+/** The schema on the primary: version, ledger head and (in a preview) the migrations `pulumi up` will apply. */
+export const schema = {
+  version: schemaMigrations.schemaVersion,
+  ledgerHead: schemaMigrations.ledgerHead,
+  pending: schemaMigrations.pending,
+};
 
 // ---------------------------------------------------------------------------
 // Backup and recovery (issue 6): the CMEK export bucket, the scheduled

@@ -67,6 +67,8 @@ export class DatabaseAccess extends pulumi.ComponentResource {
   public readonly databaseName: string;
   /** The migration user's login name. */
   public readonly migrationUserName: string;
+  /** The migration user (the schema migrations resource depends on it). */
+  public readonly migrationUser: gcp.sql.User;
   /** The migration user's password (a secret Output). */
   public readonly migrationPassword: pulumi.Output<string>;
   /** Secret Manager secret holding the password: `projects/<p>/secrets/<id>` (never the value). */
@@ -130,7 +132,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     );
     this.migrationPassword = pulumi.secret(password.result);
 
-    new gcp.sql.User(
+    this.migrationUser = new gcp.sql.User(
       `${name}-migration-user`,
       {
         project: args.project,

@@ -88,6 +88,15 @@ const COMPUTED: Record<string, OutputFactory> = {
   }),
   "pulumi-nodejs:dynamic/backup:DrillClock": () => ({ startedAt: "2026-11-26T03:00:00.000Z" }),
   "random:index/randomPassword:RandomPassword": (a) => ({ result: `mock-password-${a.name}` }),
+  // SchemaMigrations (components/schema-migrations.ts) on a fresh database: every migration pending, nothing applied yet.
+  "pulumi-nodejs:dynamic/lp/database:SchemaMigrations": (a) => ({
+    pending: ((a.inputs.migrations as { name: string }[] | undefined) ?? []).map((m) => m.name),
+    applied: [],
+    appliedThisRun: [],
+    ledgerHead: "",
+    schemaVersion: "",
+    drift: { appliedOutsidePulumi: [], missing: [], checksumMismatch: [] },
+  }),
 };
 
 /** Mocked data-source calls (`gcp.organizations.getProject` and friends). */

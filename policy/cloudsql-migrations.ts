@@ -7,8 +7,15 @@ export interface MigrationsConfig {
   readonly migrationTypes: readonly string[];
 }
 
-/** The components' type token for schema migrations (issue 5). */
-export const DEFAULT_MIGRATION_TYPES: readonly string[] = Object.freeze(["lp:database:SchemaMigrations"]);
+/**
+ * Type tokens for schema migrations (issue 5): a component's, and the one the
+ * SchemaMigrations dynamic resource registers (`pulumi-nodejs:dynamic/<module>:<type>`,
+ * SCHEMA_MIGRATIONS_TYPE in components/schema-migrations.ts).
+ */
+export const DEFAULT_MIGRATION_TYPES: readonly string[] = Object.freeze([
+  "lp:database:SchemaMigrations",
+  "pulumi-nodejs:dynamic/lp/database:SchemaMigrations",
+]);
 
 /** A plain `pulumi.dynamic.Resource` counts when its name says it migrates. */
 const MIGRATION_NAME = /migrat/i;

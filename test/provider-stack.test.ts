@@ -1,0 +1,56 @@
+/**
+ * The SchemaMigrations resource as index.ts registers it, under Pulumi mocks:
+ * its type token, its explicit dependencies, its secret password and inputs
+ * that carry migrations by content, never by path.
+ */
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { describe, expect, test } from "vitest";
+import { SCHEMA_MIGRATIONS_TYPE, UNKNOWN_SENTINEL } from "../components/schema-migrations";
+import { loadMigrations } from "../lib/migrate/files";
+import { ROOT } from "../lib/mock-runtime";
+import { runStack, SECRET } from "./harness/stack";
+
+describe.each(["prod", "staging"])("stack %s", (stack) => {
+  test("registers one SchemaMigrations on the primary, after the instance, database, migration user and IAM logins", async () => {
+    const { recorder, outputs } = await runStack(stack);
+    const [schema, ...others] = recorder.ofType(SCHEMA_MIGRATIONS_TYPE);
+    expect(others).toEqual([]);
+    expect(schema.name).toBe("db-schema");
+
+    const primary = recorder.ofType("gcp:sql/databaseInstance:DatabaseInstance").find((r) => r.inputs.masterInstanceName === undefined);
+    const database = recorder.ofType("gcp:sql/database:Database")[0];
+    const users = recorder.ofType("gcp:sql/user:User");
+    const migrationUser = users.find((u) => u.inputs.type === "BUILT_IN");
+    const iamUsers = users.filter((u) => u.inputs.type === "CLOUD_IAM_SERVICE_ACCOUNT");
+    expect(primary && database && migrationUser).toBeTruthy();
+    expect(iamUsers.length).toBeGreaterThan(0);
+    // The recorder lists every dependency (explicit and through inputs, e.g. the password's generator).
+    expect(schema.dependsOn).toEqual(expect.arrayContaining([primary!.name, database.name, migrationUser!.name, ...iamUsers.map((u) => u.name)]));
+
+    expect(schema.inputs.password).toBe(SECRET);
+    expect(schema.plainInputs.password).toEqual(migrationUser!.plainInputs.password);
+    expect(schema.inputs.host).toBe(primary!.plainInputs.privateIpAddress ?? schema.inputs.host);
+    expect(schema.inputs.serverCa).toMatch(/BEGIN CERTIFICATE/);
+    expect(schema.inputs.allowPlaintext).toBe(false);
+    expect(schema.inputs.database).toBe(database.inputs.name);
+    expect(schema.inputs.user).toBe(migrationUser!.inputs.name);
+    expect(schema.inputs.memberships).toEqual(Object.fromEntries(iamUsers.map((u) => [u.inputs.name, expect.any(Array)])));
+    expect(schema.inputs.maintenance).toEqual({
+      monthsAhead: expect.any(Number),
+      retentionMonths: { analytics_events: expect.any(Number), audit_log: expect.any(Number) },
+    });
+
+    const migrations = schema.inputs.migrations as { name: string; sha256: string; sql: string }[];
+    expect(migrations.map((m) => [m.name, m.sha256])).toEqual(loadMigrations().map((m) => [m.name, m.sha256]));
+    expect(JSON.stringify(schema.inputs)).not.toContain(ROOT);
+    expect((outputs.schema as { pending: string[] }).pending).toEqual(migrations.map((m) => m.name));
+  });
+});
+
+test("the unknown sentinel the provider checks for is the SDK's", () => {
+  expect(UNKNOWN_SENTINEL).toBe(rpc.unknownValue);
+});
+
+test("the registered type carries the module, as pulumi.dynamic.Resource forms it", () => {
+  expect(SCHEMA_MIGRATIONS_TYPE).toBe("pulumi-nodejs:dynamic/lp/database:SchemaMigrations");
+});
