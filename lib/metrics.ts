@@ -15,7 +15,12 @@
 
 /** Instance-level Cloud SQL resource; label `database_id` = "<project>:<instance>". */
 export const CLOUDSQL_DATABASE = "cloudsql_database";
-/** Per-database Cloud SQL resource (Query Insights, managed pooling); label `resource_id` = "<project>:<instance>". */
+/**
+ * Per-database Cloud SQL resource (Query Insights, managed pooling); label
+ * `resource_id` = "<project>:<instance>", plus `database`. The metrics list
+ * names the resource but not its labels; the labels are as public code that
+ * lists these series filters them (`resource.labels.resource_id`).
+ */
 export const CLOUDSQL_INSTANCE_DATABASE = "cloudsql_instance_database";
 export type MonitoredResource = typeof CLOUDSQL_DATABASE | typeof CLOUDSQL_INSTANCE_DATABASE;
 
