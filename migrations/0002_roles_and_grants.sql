@@ -18,14 +18,15 @@
 
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '1min';
-SET LOCAL createrole_self_grant = 'set, inherit';
-
 DO $$
 DECLARE
   r text;
 BEGIN
   FOREACH r IN ARRAY ARRAY['lp_owner', 'lp_app_rw', 'lp_analytics_ro', 'lp_backup_ro'] LOOP
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+      -- PostgreSQL 16+ gives a CREATEROLE creator only ADMIN on the new role;
+      -- for lp_owner it also needs SET and INHERIT to create objects as it.
+      PERFORM set_config('createrole_self_grant', CASE WHEN r = 'lp_owner' THEN 'set, inherit' ELSE '' END, true);
       BEGIN
         EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
       EXCEPTION WHEN duplicate_object OR unique_violation THEN
@@ -79,8 +80,18 @@ CREATE SCHEMA IF NOT EXISTS lp_ops AUTHORIZATION lp_owner;
 -- Application: DML, no DDL (no TRUNCATE, REFERENCES or TRIGGER either).
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO lp_app_rw;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO lp_app_rw;
--- The audit log is append-only for the application.
-REVOKE UPDATE, DELETE ON audit_log FROM lp_app_rw;
+-- The audit log is append-only for the application (its partitions too, once
+-- 0007 has partitioned it and this migration is re-run over it).
+DO $$
+DECLARE
+  t regclass;
+BEGIN
+  -- pg_partition_tree lists nothing for a table that is not partitioned
+  FOR t IN SELECT 'public.audit_log'::regclass UNION SELECT relid FROM pg_partition_tree('public.audit_log') LOOP
+    EXECUTE format('REVOKE UPDATE, DELETE ON %s FROM lp_app_rw', t);
+  END LOOP;
+END
+$$;
 
 -- Logical export reads everything.
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO lp_backup_ro;

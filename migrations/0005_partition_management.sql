@@ -58,6 +58,34 @@ AS $$
    WHERE i.inhparent = format('public.%I', p_parent)::regclass
 $$;
 
+-- Makes the table grants of public.<p_to> equal those of public.<p_from>
+-- (owner aside). Runs as the caller: lp_owner, who owns both.
+CREATE OR REPLACE FUNCTION lp_ops.copy_table_grants(p_from text, p_to text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN
+    SELECT DISTINCT a.grantee::regrole::text AS grantee
+      FROM pg_class c, aclexplode(c.relacl) a
+     WHERE c.oid = format('public.%I', p_to)::regclass AND a.grantee <> c.relowner AND a.grantee <> 0
+  LOOP
+    EXECUTE format('REVOKE ALL ON public.%I FROM %I', p_to, r.grantee);
+  END LOOP;
+  FOR r IN
+    SELECT a.grantee::regrole::text AS grantee, a.privilege_type
+      FROM pg_class c, aclexplode(c.relacl) a
+     WHERE c.oid = format('public.%I', p_from)::regclass AND a.grantee <> c.relowner AND a.grantee <> 0
+  LOOP
+    EXECUTE format('GRANT %s ON public.%I TO %I', r.privilege_type, p_to, r.grantee);
+  END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION lp_ops.copy_table_grants(text, text) FROM PUBLIC;
+
 -- Creates the partitions for the month of p_as_of and months_ahead months after
 -- it, and detaches and drops partitions entirely older than retention_months
 -- whole months before p_as_of's month. Runs as lp_owner (SECURITY DEFINER) so
@@ -95,6 +123,10 @@ BEGIN
       v_name := format('%s_p%s', s.parent_table, to_char(v_month, 'YYYYMM'));
       EXECUTE format('CREATE TABLE public.%I PARTITION OF public.%I FOR VALUES FROM (%L) TO (%L)',
                      v_name, s.parent_table, v_month, v_next);
+      -- Default privileges granted the partition lp_owner's usual grants; trim it
+      -- to its parent's (e.g. audit_log is append-only for lp_app_rw) and add
+      -- the parent's table-specific ones (lp_analytics_ro on analytics_events).
+      PERFORM lp_ops.copy_table_grants(s.parent_table, v_name);
       action := 'created';
       partition_name := v_name;
       RETURN NEXT;
@@ -224,13 +256,7 @@ BEGIN
   END IF;
   EXECUTE format('ALTER TABLE public.%I ATTACH PARTITION public.%I FOR VALUES FROM (MINVALUE) TO (%L)', p_table, v_hist, v_cutover);
   EXECUTE format('ALTER TABLE public.%I DROP CONSTRAINT %I', v_hist, v_check);
-  FOR r IN
-    SELECT a.grantee::regrole::text AS grantee, a.privilege_type
-      FROM pg_class c, aclexplode(c.relacl) a
-     WHERE c.oid = format('public.%I', v_hist)::regclass AND a.grantee <> c.relowner AND a.grantee <> 0
-  LOOP
-    EXECUTE format('GRANT %s ON public.%I TO %I', r.privilege_type, p_table, r.grantee);
-  END LOOP;
+  PERFORM lp_ops.copy_table_grants(v_hist, p_table);
   UPDATE lp_ops.partition_conversion
      SET swapped_at = clock_timestamp(),
          swap_lock_ms = round(extract(epoch FROM clock_timestamp() - v_t0) * 1000, 1)

@@ -245,22 +245,32 @@ async function resetSession(client: pg.ClientBase): Promise<void> {
 
 const CIC = /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?("?)([A-Za-z_][\w$]*)\1\s+on\s+(?:only\s+)?(?:("?)([A-Za-z_][\w$]*)\3\.)?/i;
 
-/** Drops an INVALID index the statement would create (an earlier CONCURRENTLY build failed). */
-async function dropInvalidIndex(client: pg.ClientBase, stmt: string, log: (l: string) => void): Promise<void> {
+/**
+ * Before a `CREATE INDEX CONCURRENTLY`: drops an INVALID index of that name (an
+ * earlier build failed) so it is rebuilt; returns true when a valid one already
+ * exists, so the statement is skipped (what IF NOT EXISTS means, and PostgreSQL
+ * rejects CONCURRENTLY on a partitioned table before it looks at IF NOT EXISTS).
+ */
+async function prepareConcurrentIndex(client: pg.ClientBase, stmt: string, log: (l: string) => void): Promise<boolean> {
   const m = CIC.exec(stmt);
-  if (!m) return;
+  if (!m) return false;
   const [, , index, , schema] = m;
-  const { rows } = await client.query<{ fq: string }>(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS fq
+  const { rows } = await client.query<{ fq: string; valid: boolean }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS fq, i.indisvalid AND i.indisready AS valid
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE NOT i.indisvalid AND c.relname = $1
-        AND n.nspname = COALESCE($2, (SELECT nspname FROM pg_namespace WHERE oid = ANY (current_schemas(false)::regnamespace[]) LIMIT 1))`,
+      WHERE c.relname = $1
+        AND n.nspname = COALESCE($2, (current_schemas(false))[1])`,
     [index, schema ?? null],
   );
   for (const r of rows) {
+    if (r.valid) {
+      log(`  index ${r.fq} exists and is valid; skipped`);
+      return true;
+    }
     log(`  dropping INVALID index ${r.fq} left by an earlier failed build; rebuilding it`);
     await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${r.fq}`);
   }
+  return false;
 }
 
 function describe(m: MigrationFile, stmt: Statement | undefined, err: unknown, attempts: number): MigrationError {
@@ -351,8 +361,7 @@ async function applyOnce(client: pg.ClientBase, m: MigrationFile, statements: St
     } else {
       await client.query("SELECT set_config('lock_timeout', $1, false)", [`${ddlLockTimeoutMs}ms`]);
       for (current of statements) {
-        await dropInvalidIndex(client, current.sql, log);
-        await client.query(current.sql);
+        if (!(await prepareConcurrentIndex(client, current.sql, log))) await client.query(current.sql);
       }
       current = undefined;
       await client.query("RESET ROLE");

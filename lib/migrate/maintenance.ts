@@ -103,7 +103,9 @@ export async function reconcileMemberships(client: pg.ClientBase, memberships: R
   const current = await client.query<{ member: string; grp: string }>(
     `SELECT m.rolname AS member, g.rolname AS grp
        FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
-      WHERE g.rolname = ANY($1) AND m.rolcanlogin`,
+      WHERE g.rolname = ANY($1) AND m.rolcanlogin
+        -- the migration user's ADMIN grant from creating the group is how it manages the group: keep it
+        AND NOT am.admin_option AND m.rolname <> current_user`,
     [[...managed]],
   );
   const granted: string[] = [];
