@@ -247,6 +247,38 @@ describe("migration engine on a database", () => {
     expect(await ledgerOf()).toEqual([]);
   });
 
+  test.each([
+    ["with reconnect, a lost connection is retried on a new one", true],
+    ["without reconnect, a lost connection fails naming the migration", false],
+  ])("%s", async (_what, withReconnect) => {
+    await resetLedger();
+    const s = fresh();
+    await withClient(migratorConfig(db), (c) => c.query(`CREATE SCHEMA ${s}; CREATE SEQUENCE ${s}.tries`));
+    // nextval is not rolled back, so only the first attempt drops its own connection.
+    const m = mig("0001_drop.sql", `CREATE TABLE ${s}.kept (id int);\nSELECT pg_terminate_backend(pg_backend_pid()) WHERE nextval('${s}.tries') = 1;\n`);
+    const clients: Client[] = [];
+    const connect = async () => {
+      const c = new Client(migratorConfig(db));
+      c.on("error", () => undefined); // the terminated session's socket error
+      await c.connect();
+      clients.push(c);
+      return c;
+    };
+    try {
+      const outcome = applyMigrations(await connect(), [m], withReconnect ? { reconnect: connect } : {});
+      if (withReconnect) {
+        expect((await outcome).applied).toEqual(["0001_drop.sql"]);
+        expect(clients).toHaveLength(2);
+        expect((await ledgerOf()).map((r) => r.name)).toEqual(["0001_drop.sql"]);
+      } else {
+        await expect(outcome).rejects.toThrow(/migration 0001_drop\.sql: the database connection was lost .*It was rolled back.*re-run/);
+        expect(await ledgerOf()).toEqual([]);
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    }
+  });
+
   describe("CLI (npm run migrate)", () => {
     const cli = async (argv: string[], env: Record<string, string> = {}) => {
       const out: string[] = [];

@@ -284,6 +284,15 @@ function describe(m: MigrationFile, stmt: Statement | undefined, err: unknown, a
     ? "It was rolled back; nothing from it was recorded."
     : "It runs outside a transaction: statements before the failing one stay applied and the whole migration re-runs next time.";
   const context = e.where ? `\n  context: ${e.where.split("\n")[0]}` : "";
+  if (isConnectionError(err)) {
+    return new MigrationError(
+      `migration ${m.name}: the database connection was lost${tries} (${e.message}). ${state} Check the database is up and re-run`,
+      m.name,
+      pos?.line,
+      pos?.column,
+      e.code,
+    );
+  }
   return new MigrationError(`migration ${m.name} failed${where}${tries}: ${e.message}${code}. ${state}${context}`, m.name, pos?.line, pos?.column, e.code);
 }
 
