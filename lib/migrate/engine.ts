@@ -7,6 +7,8 @@
  *   - {@link readLedger}(client) → {@link LedgerRow}[] (empty when the ledger does not exist)
  *   - {@link diffLedger}(ledger, migrations) → {@link LedgerDiff}
  *   - {@link ledgerHead}(rows) → hex sha256 chain over (name, sha256) in order
+ *   - {@link acquireLock}(client, timeoutMs) / {@link releaseLock}(client): the migration lock, for
+ *     steps that must not overlap a run (partition maintenance, role reconcile)
  *   - {@link MigrationError} (migration, line, column, code), {@link MigrationLockTimeoutError},
  *     {@link LedgerMismatchError} (tampered, unknown, missing)
  *
@@ -306,6 +308,12 @@ function describe(m: MigrationFile, stmt: Statement | undefined, err: unknown, a
 export const LOCK_POLL_MS = 100;
 
 /** Takes the migration lock (re-entrant within a session), waiting at most `timeoutMs`. */
+export /**
+ * Takes the migration lock (session advisory lock {@link ADVISORY_LOCK_KEY}),
+ * waiting at most `timeoutMs`; throws {@link MigrationLockTimeoutError} naming
+ * the holder. For steps that must not overlap a migration run (maintenance,
+ * role reconcile). Release with {@link releaseLock} or by closing the session.
+ */
 export async function acquireLock(client: pg.ClientBase, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -330,7 +338,8 @@ export async function acquireLock(client: pg.ClientBase, timeoutMs: number): Pro
   );
 }
 
-async function releaseLock(client: pg.ClientBase): Promise<void> {
+/** Releases the migration lock taken by {@link acquireLock} on this session (no error if not held). */
+export async function releaseLock(client: pg.ClientBase): Promise<void> {
   await client.query("SELECT pg_advisory_unlock($1)", [ADVISORY_LOCK_KEY.toString()]).catch(() => undefined);
 }
 
