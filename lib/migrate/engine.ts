@@ -307,10 +307,9 @@ function describe(m: MigrationFile, stmt: Statement | undefined, err: unknown, a
  */
 export const LOCK_POLL_MS = 100;
 
-/** Takes the migration lock (re-entrant within a session), waiting at most `timeoutMs`. */
-export /**
- * Takes the migration lock (session advisory lock {@link ADVISORY_LOCK_KEY}),
- * waiting at most `timeoutMs`; throws {@link MigrationLockTimeoutError} naming
+/**
+ * Takes the migration lock (session advisory lock {@link ADVISORY_LOCK_KEY}; re-entrant
+ * within a session), waiting at most `timeoutMs`; throws {@link MigrationLockTimeoutError} naming
  * the holder. For steps that must not overlap a migration run (maintenance,
  * role reconcile). Release with {@link releaseLock} or by closing the session.
  */
