@@ -264,7 +264,7 @@ const backupBucket = new BackupBucket(
   { dependsOn: [...backupServices.forApis("storage.googleapis.com"), ...services.forApis("cloudkms.googleapis.com")] },
 );
 
-new ScheduledExport(
+const scheduledExport = new ScheduledExport(
   "backup-export",
   {
     project: config.project,
@@ -377,7 +377,13 @@ export const connectionManifest = {
 // alert policy set per instance, and the dashboard, all from lib/metrics.ts.
 
 const monitoredInstances: Readonly<Record<string, DashboardInstance>> = {
-  primary: { instanceName: primary.instanceName, role: "primary", maxConnections: primary.maxConnections, pooling: budgetPooling },
+  primary: {
+    instanceName: primary.instanceName,
+    role: "primary",
+    maxConnections: primary.maxConnections,
+    pooling: budgetPooling,
+    exportWorkflow: scheduledExport.workflow.name,
+  },
   ...Object.fromEntries(
     Object.entries(replicas).map(([replicaName, r]) => [
       replicaName,
@@ -432,6 +438,7 @@ const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
         role: i.role,
         maxConnections: i.maxConnections,
         pooling: i.pooling,
+        exportWorkflow: i.exportWorkflow,
         channels: { WARNING: channels.warning, CRITICAL: channels.critical },
         logMetrics,
         alertsDocUrl: config.monitoring.alertsDocUrl,

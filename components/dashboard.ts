@@ -30,6 +30,11 @@ export interface DashboardInstance {
    * @default no managed pooling
    */
   readonly pooling?: { readonly maxClientConnections: number; readonly maxPoolSize: number };
+  /**
+   * Name of the workflow that exports this instance on a schedule.
+   * @default no scheduled export
+   */
+  readonly exportWorkflow?: pulumi.Input<string>;
 }
 
 /** Arguments of {@link Dashboard}. */
@@ -75,7 +80,7 @@ export function buildDashboard(displayName: string, instances: Readonly<Record<s
     const charts = [];
     for (const s of SIGNALS.filter((sig) => sig.row === row)) {
       const dataSets = Object.entries(instances)
-        .filter(([, i]) => appliesTo(s, i.role, i.context.pooling !== undefined))
+        .filter(([, i]) => appliesTo(s, i.role, { pooling: i.context.pooling !== undefined, exportWorkflow: i.context.exportWorkflow !== undefined }))
         .map(([key, i]) => ({
           timeSeriesQuery: { prometheusQuery: s.expr(i.context), unitOverride: s.unit },
           plotType: "LINE",
@@ -168,7 +173,8 @@ export class Dashboard extends pulumi.ComponentResource {
     }
 
     const names = keys.map((k) => args.instances[k].instanceName);
-    this.dashboardJson = pulumi.all([args.project, pulumi.all(names)]).apply(([project, resolved]) => {
+    const workflows = keys.map((k) => args.instances[k].exportWorkflow);
+    this.dashboardJson = pulumi.all([args.project, pulumi.all(names), pulumi.all(workflows)]).apply(([project, resolved, exportWorkflows]) => {
       const instances: Record<string, ResolvedInstance> = {};
       keys.forEach((key, i) => {
         const inst = args.instances[key];
@@ -178,6 +184,7 @@ export class Dashboard extends pulumi.ComponentResource {
             databaseId: `${project}:${resolved[i]}`,
             maxConnections: inst.maxConnections,
             pooling: inst.pooling,
+            exportWorkflow: exportWorkflows[i],
             logMetrics: args.logMetrics.names,
           },
         };

@@ -42,6 +42,11 @@ export interface DatabaseAlertsArgs {
    * @default no managed pooling
    */
   readonly pooling?: { readonly maxClientConnections: number; readonly maxPoolSize: number };
+  /**
+   * Name of the workflow that exports this instance on a schedule; adds the failed-run policies.
+   * @default no scheduled export
+   */
+  readonly exportWorkflow?: pulumi.Input<string>;
   /** Channel names each severity notifies (NotificationChannels.warning / .critical). */
   readonly channels: Readonly<Record<Severity, pulumi.Input<pulumi.Input<string>[]>>>;
   /** The stack's log-based metrics (backup, export, deadlock and lock-wait counts). */
@@ -91,17 +96,18 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`alertsDocUrl = "${args.alertsDocUrl}": must be an https:// address`, this);
     }
 
-    this.context = pulumi.all([args.project, args.instanceName]).apply(([project, instance]) => ({
+    this.context = pulumi.all([args.project, args.instanceName, args.exportWorkflow]).apply(([project, instance, exportWorkflow]) => ({
       databaseId: `${project}:${instance}`,
       maxConnections: args.maxConnections,
       pooling: args.pooling,
+      exportWorkflow,
       logMetrics: args.logMetrics.names,
     }));
 
-    const pooling = args.pooling !== undefined;
+    const has = { pooling: args.pooling !== undefined, exportWorkflow: args.exportWorkflow !== undefined };
     const policies: Record<string, gcp.monitoring.AlertPolicy> = {};
     for (const s of SIGNALS) {
-      if (!s.levels || !appliesTo(s, args.role, pooling)) continue;
+      if (!s.levels || !appliesTo(s, args.role, has)) continue;
       const usesLogs = s.metrics.some((m) => "log" in m);
       for (const severity of SEVERITIES) {
         const key = `${s.id}-${severity.toLowerCase()}`;

@@ -22,12 +22,15 @@ export const CLOUDSQL_DATABASE = "cloudsql_database";
  * lists these series filters them (`resource.labels.resource_id`).
  */
 export const CLOUDSQL_INSTANCE_DATABASE = "cloudsql_instance_database";
-export type MonitoredResource = typeof CLOUDSQL_DATABASE | typeof CLOUDSQL_INSTANCE_DATABASE;
+/** A Cloud Workflows workflow (the scheduled export runs as one); label `workflow_id` = the workflow's name. */
+export const WORKFLOW = "workflows.googleapis.com/Workflow";
+export type MonitoredResource = typeof CLOUDSQL_DATABASE | typeof CLOUDSQL_INSTANCE_DATABASE | typeof WORKFLOW;
 
-/** The label of each monitored resource that names the instance, "<project>:<instance>". */
+/** The label of each monitored resource that names what is watched: "<project>:<instance>", or the workflow's name. */
 export const INSTANCE_LABEL: Readonly<Record<MonitoredResource, string>> = Object.freeze({
   [CLOUDSQL_DATABASE]: "database_id",
   [CLOUDSQL_INSTANCE_DATABASE]: "resource_id",
+  [WORKFLOW]: "workflow_id",
 });
 
 /** A metric type as Cloud Monitoring's metrics list documents it. */
@@ -114,6 +117,19 @@ export const CLOUD_SQL_METRICS = Object.freeze({
   poolClientWaitTime: { type: "cloudsql.googleapis.com/per_database/conn_pool/client_connections_avg_wait_time", resource: CLOUDSQL_INSTANCE_DATABASE, kind: "GAUGE", valueType: "INT64", unit: "us" },
 } satisfies Record<string, MetricType>);
 export type CloudSqlMetricKey = keyof typeof CLOUD_SQL_METRICS;
+
+/**
+ * The scheduled export's workflow runs. `workflows.googleapis.com/finished_execution_count`
+ * on `workflows.googleapis.com/Workflow`, label `status` (SUCCEEDED, FAILED, …):
+ * as alerting policies in several public repositories filter it (not checked
+ * against Google's "W" metrics list, which was not available here). It catches
+ * export runs that fail before Cloud SQL's export call, which the audit-log
+ * metric cannot see.
+ */
+export const WORKFLOW_METRICS = Object.freeze({
+  finishedExecutions: { type: "workflows.googleapis.com/finished_execution_count", resource: WORKFLOW, kind: "DELTA", valueType: "INT64", unit: "1", labels: ["status"] },
+} satisfies Record<string, MetricType>);
+export type WorkflowMetricKey = keyof typeof WORKFLOW_METRICS;
 
 /** The log-based metrics components/log-metrics.ts creates, by key. */
 export const LOG_METRIC_KEYS = ["lockWaits", "deadlocks", "tempFiles", "backupFailures", "exportFailures"] as const;
@@ -231,6 +247,8 @@ export interface InstanceContext {
   readonly maxConnections: number;
   /** Managed pooling limits, when pooling is on. */
   readonly pooling?: { readonly maxClientConnections: number; readonly maxPoolSize: number };
+  /** Name of the workflow that exports this instance on a schedule, when there is one. */
+  readonly exportWorkflow?: string;
   /** Names of the stack's log-based metrics, by key. */
   readonly logMetrics: Readonly<Record<LogMetricKey, string>>;
 }
@@ -244,7 +262,7 @@ export interface Level {
 }
 
 /** A metric the signal reads: a Cloud SQL metric or one of the stack's log-based metrics. */
-export type MetricRef = { readonly cloudSql: CloudSqlMetricKey } | { readonly log: LogMetricKey };
+export type MetricRef = { readonly cloudSql: CloudSqlMetricKey } | { readonly log: LogMetricKey } | { readonly workflow: WorkflowMetricKey };
 
 /** One watched condition: the expression, its unit, its levels and what to do. */
 export interface Signal {
@@ -255,6 +273,8 @@ export interface Signal {
   readonly roles: readonly InstanceRole[];
   /** Only on instances with managed pooling. */
   readonly needsPooling?: boolean;
+  /** Only on instances with a scheduled export workflow. */
+  readonly needsExportWorkflow?: boolean;
   readonly metrics: readonly MetricRef[];
   /** Unit of the value, as Cloud Monitoring's unit strings ("1", "ms", "s", "10^2.%"). */
   readonly unit: string;
@@ -274,26 +294,31 @@ export interface Signal {
 
 /** PromQL label matchers selecting one instance's series of a metric. */
 export function selector(metric: MetricRef, ctx: InstanceContext, extra: Record<string, string> = {}): string {
-  const resource = "cloudSql" in metric ? CLOUD_SQL_METRICS[metric.cloudSql].resource : CLOUDSQL_DATABASE;
-  const matchers = [`monitored_resource="${resource}"`, `${INSTANCE_LABEL[resource]}="${ctx.databaseId}"`];
+  const resource = resourceOf(metric);
+  const watched = resource === WORKFLOW ? ctx.exportWorkflow : ctx.databaseId;
+  if (watched === undefined) throw new Error(`no export workflow for ${ctx.databaseId}; the signal needs one`);
+  const matchers = [`monitored_resource="${resource}"`, `${INSTANCE_LABEL[resource]}="${watched}"`];
   for (const [k, v] of Object.entries(extra)) matchers.push(`${k}="${v}"`);
   return `{${matchers.join(",")}}`;
 }
 
 /** The PromQL metric name plus instance selector. */
 export function series(metric: MetricRef, ctx: InstanceContext, extra: Record<string, string> = {}, suffix = ""): string {
-  const type = "cloudSql" in metric ? CLOUD_SQL_METRICS[metric.cloudSql].type : logMetricType(ctx.logMetrics[metric.log]);
-  return `${promqlName(type)}${suffix}${selector(metric, ctx, extra)}`;
+  return `${promqlName(metricTypeOf(metric, ctx.logMetrics))}${suffix}${selector(metric, ctx, extra)}`;
 }
 
 /** The metric type a reference names, for a stack's log-metric names. */
 export function metricTypeOf(metric: MetricRef, logMetrics: Readonly<Record<LogMetricKey, string>>): string {
-  return "cloudSql" in metric ? CLOUD_SQL_METRICS[metric.cloudSql].type : logMetricType(logMetrics[metric.log]);
+  if ("cloudSql" in metric) return CLOUD_SQL_METRICS[metric.cloudSql].type;
+  if ("workflow" in metric) return WORKFLOW_METRICS[metric.workflow].type;
+  return logMetricType(logMetrics[metric.log]);
 }
 
 /** The monitored resource a reference's series are written against (log-based metrics keep the log entry's). */
 export function resourceOf(metric: MetricRef): MonitoredResource {
-  return "cloudSql" in metric ? CLOUD_SQL_METRICS[metric.cloudSql].resource : CLOUDSQL_DATABASE;
+  if ("cloudSql" in metric) return CLOUD_SQL_METRICS[metric.cloudSql].resource;
+  if ("workflow" in metric) return WORKFLOW_METRICS[metric.workflow].resource;
+  return CLOUDSQL_DATABASE;
 }
 
 const levels = (warning: number, critical: number, warnSeconds: number, critSeconds = warnSeconds) =>
@@ -329,6 +354,7 @@ const M = {
   tempFileLog: { log: "tempFiles" },
   backupFailureLog: { log: "backupFailures" },
   exportFailureLog: { log: "exportFailures" },
+  exportRuns: { workflow: "finishedExecutions" },
 } as const satisfies Record<string, MetricRef>;
 
 const BOTH: readonly InstanceRole[] = Object.freeze(["primary", "replica"]);
@@ -693,6 +719,21 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
     action: "Read the failed operation (gcloud sql operations list), check the instance service account's access to the bucket, re-run the export.",
     anchor: "export-failed",
   },
+  {
+    id: "export-workflow-failures",
+    title: `Failed export workflow runs per ${FAILURE_WINDOW}`,
+    row: "backups",
+    roles: ["primary"],
+    needsExportWorkflow: true,
+    metrics: [M.exportRuns],
+    unit: "1",
+    expr: (c) => `sum(increase(${series(M.exportRuns, c, { status: "FAILED" })}[${FAILURE_WINDOW}])) or vector(0)`,
+    direction: "above",
+    levels: levels(FAILURES_WARNING, FAILURES_CRITICAL, 0),
+    meaning: "A run of the scheduled export workflow failed (including failures before Cloud SQL's export call: permissions, the bucket).",
+    action: "Open the failed execution in Cloud Workflows (its error says which step), fix the cause, run the workflow again.",
+    anchor: "export-failed",
+  },
 ] satisfies Signal[]);
 
 /** The signal with this id; throws for an unknown id. */
@@ -702,9 +743,9 @@ export function signal(id: string): Signal {
   return found;
 }
 
-/** Whether a signal applies to an instance of this role (and pooling state). */
-export function appliesTo(s: Signal, role: InstanceRole, pooling: boolean): boolean {
-  return s.roles.includes(role) && (!s.needsPooling || pooling);
+/** Whether a signal applies to an instance of this role, with or without pooling and a scheduled export. */
+export function appliesTo(s: Signal, role: InstanceRole, has: { readonly pooling: boolean; readonly exportWorkflow: boolean }): boolean {
+  return s.roles.includes(role) && (!s.needsPooling || has.pooling) && (!s.needsExportWorkflow || has.exportWorkflow);
 }
 
 /** The PromQL alert query for one level: the value compared with the level's threshold. */

@@ -13,6 +13,8 @@ import {
   INSTANCE_LABEL,
   LOG_METRIC_KEYS,
   SIGNALS,
+  WORKFLOW,
+  WORKFLOW_METRICS,
   appliesTo,
   logMetricType,
   metricTypeOf,
@@ -42,6 +44,7 @@ function knownPromqlNames(logNames: Readonly<Record<LogMetricKey, string>>): Map
       known.set(promqlName(m.type) + suffix, { type: m.type, resource: m.resource });
     }
   }
+  for (const m of Object.values(WORKFLOW_METRICS)) known.set(promqlName(m.type), { type: m.type, resource: m.resource });
   for (const name of Object.values(logNames)) {
     for (const suffix of ["", "_bucket", "_count", "_sum"]) known.set(promqlName(logMetricType(name)) + suffix, { type: logMetricType(name), resource: CLOUDSQL_DATABASE });
   }
@@ -58,8 +61,8 @@ function selectors(query: string): { name: string; labels: Record<string, string
   return out;
 }
 
-/** Asserts a query reads only known metrics, each on its monitored resource and on `databaseId`. */
-function expectRealMetrics(query: string, databaseId: string, logNames: Readonly<Record<LogMetricKey, string>>) {
+/** Asserts a query reads only known metrics, each on its monitored resource and on `databaseId` (or the instance's export workflow). */
+function expectRealMetrics(query: string, databaseId: string, logNames: Readonly<Record<LogMetricKey, string>>, exportWorkflow?: string) {
   const known = knownPromqlNames(logNames);
   const found = selectors(query);
   expect(found.length).toBeGreaterThan(0);
@@ -67,7 +70,7 @@ function expectRealMetrics(query: string, databaseId: string, logNames: Readonly
     const metric = known.get(sel.name);
     expect(metric, `${sel.name} in ${query}`).toBeDefined();
     expect(sel.labels.monitored_resource).toBe(metric!.resource);
-    expect(sel.labels[INSTANCE_LABEL[metric!.resource as keyof typeof INSTANCE_LABEL]]).toBe(databaseId);
+    expect(sel.labels[INSTANCE_LABEL[metric!.resource as keyof typeof INSTANCE_LABEL]]).toBe(metric!.resource === WORKFLOW ? exportWorkflow : databaseId);
   }
   // Every metric-looking token is inside a selector (no bare, unchecked metric names).
   expect([...query.replace(/"[^"]*"/g, '""').matchAll(/[a-z_]+:[A-Za-z0-9_]+/g)].length).toBe(found.length);
@@ -387,6 +390,8 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     backupFailures: "backup_failures",
     exportFailures: "export_failures",
   };
+  /** The scheduled export (issue 6) exports the primary through this workflow. */
+  const exportWorkflowOf = (key: string) => (key === "primary" ? `db-${stack}-export` : undefined);
   const logNamesOf = () =>
     Object.fromEntries(LOG_METRIC_KEYS.map((k) => [k, `learning-platform-${stack}/${SUFFIXES[k]}`])) as Record<LogMetricKey, string>;
 
@@ -396,7 +401,10 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     expect(sets).toEqual(Object.keys(STACK_INSTANCES[stack]).map((k) => `monitoring-alerts-${k}`).sort());
     for (const [key, role] of Object.entries(STACK_INSTANCES[stack])) {
       const policies = policiesOf(recorder, `monitoring-alerts-${key}`);
-      const expected = SIGNALS.filter((s) => s.levels && appliesTo(s, role, true)).flatMap((s) => [`${s.id}-warning`, `${s.id}-critical`]);
+      const expected = SIGNALS.filter((s) => s.levels && appliesTo(s, role, { pooling: true, exportWorkflow: role === "primary" })).flatMap((s) => [
+        `${s.id}-warning`,
+        `${s.id}-critical`,
+      ]);
       expect(policies.map((p) => p.name.slice(`monitoring-alerts-${key}-`.length)).sort()).toEqual(expected.sort());
       expect(policies.some((p) => labelsOf(p).signal === "replication-lag")).toBe(role === "replica");
       expect(policies.some((p) => labelsOf(p).signal === "backup-failures")).toBe(role === "primary");
@@ -410,7 +418,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     for (const [key] of Object.entries(STACK_INSTANCES[stack])) {
       for (const p of policiesOf(recorder, `monitoring-alerts-${key}`)) {
         const q = promql(p).query;
-        expectRealMetrics(q, `${PROJECT}:${instanceName(stack, key)}`, logNames);
+        expectRealMetrics(q, `${PROJECT}:${instanceName(stack, key)}`, logNames, exportWorkflowOf(key));
         // The metrics the signal declares are the ones its query reads.
         const declared = signal(labelsOf(p).signal).metrics.map((m) => promqlName(metricTypeOf(m, logNames)));
         for (const sel of selectors(q)) expect(declared.some((d) => sel.name.startsWith(d))).toBe(true);
@@ -453,6 +461,18 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
       expect(warn).toBe(`(max(cloudsql_googleapis_com:database_replication_replica_lag{monitored_resource="cloudsql_database",database_id="${PROJECT}:${instanceName(stack, key)}"})) > 10`);
       expect(crit.endsWith(") > 30")).toBe(true);
     }
+  });
+
+  test("failed export workflow runs alert on the primary only, on the scheduled export's workflow", () => {
+    const { recorder } = result;
+    const workflow = recorder.ofType("gcp:workflows/workflow:Workflow").map((w) => w.inputs.name);
+    expect(workflow).toEqual([exportWorkflowOf("primary")]);
+    const q = promql(recorder.get(POLICY, "monitoring-alerts-primary-export-workflow-failures-critical")).query;
+    expect(q).toContain(`workflows_googleapis_com:finished_execution_count{monitored_resource="${WORKFLOW}",workflow_id="${workflow[0]}",status="FAILED"}`);
+    expect(recorder.ofType(POLICY).filter((p) => labelsOf(p).signal === "export-workflow-failures").map((p) => p.parent)).toEqual([
+      "monitoring-alerts-primary",
+      "monitoring-alerts-primary",
+    ]);
   });
 
   test("pool utilisation divides by each instance's max_connections flag", async () => {
@@ -510,7 +530,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
       const s = SIGNALS.find((x) => x.title === t.widget.title);
       expect(s, t.widget.title).toBeDefined();
       for (const d of t.widget.xyChart!.dataSets) {
-        expectRealMetrics(d.timeSeriesQuery.prometheusQuery, `${PROJECT}:${instanceName(stack, d.legendTemplate)}`, logNames);
+        expectRealMetrics(d.timeSeriesQuery.prometheusQuery, `${PROJECT}:${instanceName(stack, d.legendTemplate)}`, logNames, exportWorkflowOf(d.legendTemplate));
       }
       expect(t.widget.xyChart!.thresholds.map((x) => x.value)).toEqual(s!.levels ? [s!.levels.WARNING.threshold, s!.levels.CRITICAL.threshold] : []);
     }
