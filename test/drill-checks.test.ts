@@ -21,8 +21,11 @@
  * The harness checks its own result: every table's contents hash the same on
  * the source and the clone.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Client } from "pg";
+import { ROOT } from "../lib/mock-runtime";
 import { LEDGER_TABLE, applyMigrations, ledgerHead, readLedger } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
 import { runPartitionMaintenance } from "../lib/migrate/maintenance";
@@ -368,5 +371,55 @@ describe("pure helpers", () => {
   test("quoteTable refuses anything but a plain identifier", () => {
     expect(quoteTable("lp_meta.schema_ledger")).toBe('"lp_meta"."schema_ledger"');
     expect(() => quoteTable('users"; DROP TABLE users; --')).toThrow(/must be a lowercase identifier/);
+  });
+});
+
+describe("docs/runbook.md", () => {
+  const runbook = fs.readFileSync(path.join(ROOT, "docs/runbook.md"), "utf8");
+  /** The SQL block that follows `<!-- runbook-sql: <name> -->`. */
+  const sqlBlock = (name: string): string => {
+    const m = new RegExp(`<!-- runbook-sql: ${name} -->\\s*\`\`\`sql\\n([\\s\\S]*?)\`\`\``).exec(runbook);
+    if (!m) throw new Error(`docs/runbook.md has no runbook-sql block "${name}"`);
+    return m[1];
+  };
+
+  test("the manual ledger-head query gives the head the drill compares (lib/migrate ledgerHead)", async () => {
+    const { rows } = await withClient(migratorConfig(clone), (c) => c.query<{ ledger_head: string; migrations: string }>(sqlBlock("ledger-head")));
+    expect(rows[0].ledger_head).toBe(expected.ledgerHead);
+    expect(Number(rows[0].migrations)).toBe(loadMigrations().length);
+  });
+
+  test("the manual row-count query lists the key tables with the source's counts", async () => {
+    const { rows } = await withClient(migratorConfig(clone), (c) => c.query<{ table_name: string; row_count: string }>(sqlBlock("row-counts")));
+    expect(Object.fromEntries(rows.map((r) => [r.table_name, { min: Number(r.row_count), max: Number(r.row_count) }]))).toEqual(expected.rowBounds);
+  });
+
+  test("the manual partition query lists every partition with its range, up to the last month ahead", async () => {
+    const { rows } = await withClient(migratorConfig(clone), (c) => c.query<{ parent: string; bounds: string }>(sqlBlock("partitions")));
+    const counts = await withClient(serverConfig(clone), async (c) => (await partitions(c)).length);
+    expect(rows).toHaveLength(counts);
+    const last = requiredMonths(asOf, MONTHS_AHEAD)[MONTHS_AHEAD];
+    for (const table of PARTITIONED) {
+      expect(rows.filter((r) => r.parent === table).map((r) => r.bounds).join("\n")).toContain(`FROM ('${last}`);
+    }
+  });
+
+  test("every link into the runbook from the docs, README and components lands on an anchor", () => {
+    const anchors = new Set([...runbook.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]));
+    const sources = [
+      "README.md",
+      ...fs.readdirSync(path.join(ROOT, "docs")).map((f) => `docs/${f}`),
+      ...fs.readdirSync(path.join(ROOT, "components")).map((f) => `components/${f}`),
+    ];
+    const links = sources.flatMap((f) =>
+      [...fs.readFileSync(path.join(ROOT, f), "utf8").matchAll(/runbook\.md#([-a-z0-9]+)|\]\(#([-a-z0-9]+)\)/g)]
+        .filter((m) => m[1] !== undefined || f === "docs/runbook.md")
+        .map((m) => ({ f, anchor: m[1] ?? m[2] })),
+    );
+    expect(links.length).toBeGreaterThan(10);
+    expect(links.filter((l) => !anchors.has(l.anchor))).toEqual([]);
+    for (const required of ["restore-from-a-backup", "point-in-time-clone", "import-an-export", "promote-a-replica", "verify-a-restored-instance"]) {
+      expect(anchors).toContain(required);
+    }
   });
 });
