@@ -146,7 +146,7 @@ describe("on an empty database", () => {
 /**
  * Realistic volumes and value spreads, so the planner picks indexes on its own
  * (no enable_seqscan = off): 20k users, 20k courses (lessons for the first 2k),
- * 40k enrollments, ~100k lesson progress rows, 200k events over 60 days.
+ * 40k enrollments, ~100k lesson progress rows, 100k events over 60 days.
  */
 const SEED = `
 INSERT INTO users (email, full_name, display_name, phone, date_of_birth, country_code, created_at, deleted_at)
@@ -191,7 +191,7 @@ SELECT 1 + g % 2000, g, format('Notes %s', g),
 INSERT INTO analytics_events (user_id, course_id, lesson_id, event_type, properties, occurred_at)
 SELECT 1 + g % 20000, 1 + (g * 17) % 2000, 1 + g % 20000, (ARRAY['view','start','complete','quiz'])[1 + g % 4], '{}',
        now() - (g % 5184000) * interval '1 second'
-  FROM generate_series(1, 200000) g;
+  FROM generate_series(1, 100000) g;
 INSERT INTO audit_log (actor_id, action, entity_type, entity_id, details, created_at)
 SELECT 1 + g % 20000, 'course.update', (ARRAY['course','lesson','user'])[1 + g % 3], 1 + g % 5000, '{}', now() - (g % 5184000) * interval '1 second'
   FROM generate_series(1, 30000) g;
