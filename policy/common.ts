@@ -156,6 +156,15 @@ export function describeResource(r: Pick<PolicyResource, "type" | "name">): stri
   return `${r.type} "${r.name}"`;
 }
 
+/**
+ * What a runner that knows input secretness adds to the validation args: the
+ * dotted paths of the inputs that are Pulumi secrets. The offline runner sets
+ * it; the engine cannot (it hands policies secrets decrypted and unmarked).
+ */
+export interface SecretAwareArgs {
+  readonly secretInputPaths?: ReadonlySet<string>;
+}
+
 /** The parts of {@link ResourceValidationArgs} the pack's resource policies read. */
 export type ResourceArgs = Pick<ResourceValidationArgs, "type" | "name" | "props" | "opts" | "urn" | "getConfig">;
 

@@ -4,7 +4,8 @@
  * policy gets the same `ResourceValidationArgs` / `StackValidationArgs` shape,
  * props wrapped in `unknownCheckingProxy`, config defaults from its schema, and
  * an unknown value during preview turns into "cannot verify during preview"
- * instead of a violation, as in `pulumi preview`.
+ * instead of a violation, as in `pulumi preview`. One addition the engine cannot
+ * make: which inputs are secrets (`secretInputPaths`).
  */
 import {
   UnknownValueError,
@@ -16,7 +17,8 @@ import {
   type StackValidationArgs,
   type StackValidationPolicy,
 } from "@pulumi/policy";
-import { UNKNOWN, type RecordedResource } from "../lib/mock-runtime";
+import { SECRET, UNKNOWN, type RecordedResource } from "../lib/mock-runtime";
+import type { SecretAwareArgs } from "./common";
 import { policies as packPolicies, type PackPolicy } from "./policies";
 
 // The analyzer's sentinels for unknown values. Exported by @pulumi/policy's proxy
@@ -45,6 +47,11 @@ export interface EvaluateOptions {
   readonly environment?: string;
   /** The policies to run; the whole pack by default. */
   readonly policies?: readonly PackPolicy[];
+  /**
+   * Tell policies which inputs are secrets (default true). False reproduces the
+   * engine, which hands policies secrets decrypted and unmarked.
+   */
+  readonly showSecretness?: boolean;
 }
 
 /** What the pack found. */
@@ -127,8 +134,18 @@ export function toPolicyResources(recorded: readonly RecordedResource[]): Policy
   return converted;
 }
 
-function validationArgs(resource: PolicyResource, config: Record<string, unknown>): ResourceValidationArgs {
+/** Dotted paths of the recorded inputs that are secrets (what the engine cannot tell policies). */
+export function secretPaths(inputs: unknown, path: string[] = [], out = new Set<string>()): Set<string> {
+  if (inputs === SECRET) out.add(path.join("."));
+  else if (inputs !== null && typeof inputs === "object") {
+    for (const [key, value] of Object.entries(inputs)) secretPaths(value, [...path, key], out);
+  }
+  return out;
+}
+
+function validationArgs(resource: PolicyResource, config: Record<string, unknown>, secrets?: ReadonlySet<string>): ResourceValidationArgs & SecretAwareArgs {
   return {
+    ...(secrets ? { secretInputPaths: secrets } : {}),
     type: resource.type,
     props: resource.props,
     urn: resource.urn,
@@ -158,6 +175,7 @@ function stackArgs(resources: PolicyResource[], config: Record<string, unknown>)
 /** Runs the pack over a recorded resource graph. */
 export async function evaluate(recorded: readonly RecordedResource[], options: EvaluateOptions = {}): Promise<Evaluation> {
   const resources = toPolicyResources(recorded);
+  const secrets = new Map(options.showSecretness === false ? [] : resources.map((r, i) => [r, secretPaths(recorded[i].inputs)]));
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const findings: Finding[] = [];
   for (const policy of options.policies ?? packPolicies) {
@@ -185,7 +203,7 @@ export async function evaluate(recorded: readonly RecordedResource[], options: E
     if (isResourcePolicy(policy)) {
       const validations = [policy.validateResource ?? []].flat();
       for (const resource of resources) {
-        for (const validate of validations) await run(resource, (report) => validate(validationArgs(resource, config), report));
+        for (const validate of validations) await run(resource, (report) => validate(validationArgs(resource, config, secrets.get(resource)), report));
       }
     } else {
       const stackPolicy = policy as StackValidationPolicy;

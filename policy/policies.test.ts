@@ -5,7 +5,7 @@
  */
 import { unknownCheckingProxy } from "@pulumi/policy";
 import { describe, expect, test } from "vitest";
-import { UNKNOWN, type RecordedResource } from "../lib/mock-runtime";
+import { SECRET, UNKNOWN, type RecordedResource } from "../lib/mock-runtime";
 import { CIS_POSTGRES_FLAGS } from "./cloudsql-cis-flags";
 import { TYPES } from "./common";
 import { evaluate, toPolicyResources, UNKNOWN_VALUE, type Finding } from "./offline";
@@ -86,7 +86,12 @@ function goodStack(): RecordedResource[] {
       TYPES.sqlUser,
       "migrator",
       { instance: "lp-prod", name: "lp_migrator", type: "BUILT_IN", password: "generated-0123456789" },
-      { propertyDependencies: { password: ["migrator-password"] }, dependsOn: ["migrator-password", "primary"], additionalSecretOutputs: ["password", "passwordWo"] },
+      {
+        inputs: { instance: "lp-prod", name: "lp_migrator", type: "BUILT_IN", password: SECRET },
+        propertyDependencies: { password: ["migrator-password"] },
+        dependsOn: ["migrator-password", "primary"],
+        additionalSecretOutputs: ["password", "passwordWo"],
+      },
     ),
     rec(TYPES.sqlUser, "iam-app", { instance: "lp-prod", name: "lp-app@p.iam", type: "CLOUD_IAM_SERVICE_ACCOUNT" }),
     rec(TYPES.bucket, "backups", {
@@ -107,9 +112,11 @@ function goodStack(): RecordedResource[] {
 function stackWith(name: string, edit: (inputs: Inputs, r: RecordedResource) => Partial<RecordedResource> | void): RecordedResource[] {
   return goodStack().map((r) => {
     if (r.name !== name) return r;
-    const inputs = structuredClone(r.plainInputs);
-    const extra = edit(inputs, r) ?? {};
-    return { ...r, inputs, plainInputs: inputs, ...extra };
+    const plainInputs = structuredClone(r.plainInputs);
+    const inputs = structuredClone(r.inputs);
+    edit(inputs, r);
+    const extra = edit(plainInputs, r) ?? {};
+    return { ...r, inputs, plainInputs, ...extra };
   });
 }
 
@@ -182,8 +189,8 @@ const FAULTS: [string, string, (i: Inputs) => Partial<RecordedResource> | void, 
   ["kms-key-rotation", "key", (i) => set(i, "rotationPeriod", undefined), /never rotates/],
   ["kms-key-protected", "key", () => ({ protect: false }), /neither the protect option nor deletionPolicy "PREVENT"/],
   ["secret-replication", "migrator-secret", (i) => set(i, "replication", {}), /neither auto nor userManaged/],
-  ["no-plaintext-secrets", "app-db", (i) => set(i, "password", "hunter2"), /password holds a plaintext value .* not in additionalSecretOutputs/],
-  ["no-plaintext-secrets", "migrations-apply", (i) => set(i, "databaseUrl", "postgres://lp_migrator:hunter2@10.0.0.5/db"), /databaseUrl holds a plaintext value/],
+  ["no-plaintext-secrets", "app-db", (i) => set(i, "password", "hunter2"), /password holds a credential that is not a Pulumi secret/],
+  ["no-plaintext-secrets", "migrations-apply", (i) => set(i, "databaseUrl", "postgres://lp_migrator:hunter2@10.0.0.5/db"), /databaseUrl holds a credential that is not a Pulumi secret/],
   ["sql-user-password-source", "migrator", () => ({ propertyDependencies: {} }), /password does not come from a generated secret/],
   ["sql-user-password-source", "iam-app", (i) => set(i, "password", "x"), /CLOUD_IAM_SERVICE_ACCOUNT user but sets password/],
   ["cloudsql-maintenance-window", "primary", (i) => set(i, "settings.maintenanceWindow", undefined), /no day and hour/],
@@ -294,12 +301,28 @@ describe("policy details", () => {
     expect((await evaluate(withKey, { policies: [byName("secret-replication")], config: { "secret-replication": { requireCmek: true } } })).findings).toEqual([]);
   });
 
-  test("no-plaintext-secrets accepts a credential the resource keeps secret", async () => {
-    const channel = rec("gcp:monitoring/notificationChannel:NotificationChannel", "slack", { type: "slack", sensitiveLabels: { authToken: "xoxb-1" } });
-    expect((await findingsOf("no-plaintext-secrets", [channel])).map((f) => f.message)).toEqual([
-      expect.stringMatching(/sensitiveLabels\.authToken holds a plaintext value .* "sensitiveLabels" is not in additionalSecretOutputs/),
+  test("no-plaintext-secrets accepts a credential passed as a secret, wherever it sits", async () => {
+    const channel = (token: string) =>
+      rec("gcp:monitoring/notificationChannel:NotificationChannel", "slack", { type: "slack", sensitiveLabels: { authToken: "xoxb-1" } }, {
+        inputs: { type: "slack", sensitiveLabels: { authToken: token } },
+      });
+    expect(await findingsOf("no-plaintext-secrets", [channel(SECRET)])).toEqual([]);
+    expect((await findingsOf("no-plaintext-secrets", [channel("xoxb-1")])).map((f) => f.message)).toEqual([
+      "sensitiveLabels.authToken holds a credential that is not a Pulumi secret, so state would keep it in plaintext.",
     ]);
-    expect(await findingsOf("no-plaintext-secrets", [{ ...channel, additionalSecretOutputs: ["sensitiveLabels"] }])).toEqual([]);
+  });
+
+  test("under the engine, which cannot show secretness, no-plaintext-secrets asks for additionalSecretOutputs", () => {
+    const policy = byName("no-plaintext-secrets") as { validateResource: (a: never, r: (m: string) => void) => void };
+    const [resource] = toPolicyResources([rec("gcp:monitoring/notificationChannel:NotificationChannel", "slack", { type: "slack", sensitiveLabels: { authToken: "xoxb-1" } })]);
+    const engineArgs = (additionalSecretOutputs: string[]) =>
+      ({ type: resource.type, name: "slack", urn: resource.urn, props: resource.props, opts: { ...resource.opts, additionalSecretOutputs }, getConfig: () => ({}) }) as never;
+    const reports: string[] = [];
+    policy.validateResource(engineArgs([]), (m) => reports.push(m));
+    expect(reports).toEqual([expect.stringMatching(/sensitiveLabels\.authToken holds a credential, but "sensitiveLabels" is not in additionalSecretOutputs/)]);
+    reports.length = 0;
+    policy.validateResource(engineArgs(["sensitiveLabels"]), (m) => reports.push(m));
+    expect(reports).toEqual([]);
   });
 
   test("a disabled policy reports nothing; an advisory one never counts as mandatory", async () => {
@@ -338,9 +361,11 @@ describe("preview: values not known until the update", () => {
     expect(findings).toEqual([expect.objectContaining({ level: "unverifiable", message: expect.stringMatching(/can't be known during preview/) })]);
   });
 
-  test("no-plaintext-secrets still requires a secret property for a credential computed during the update", async () => {
-    const stack = stackWith("app-db", (i) => set(i, "password", UNKNOWN));
-    expect((await findingsOf("no-plaintext-secrets", stack)).map((f) => f.message)).toEqual([expect.stringMatching(/password holds a value computed during the update/)]);
+  test("no-plaintext-secrets judges a credential computed during the update by its secretness, not its value", async () => {
+    const plain = stackWith("app-db", (i) => set(i, "password", UNKNOWN));
+    expect((await findingsOf("no-plaintext-secrets", plain)).map((f) => f.message)).toEqual([expect.stringMatching(/password holds a credential that is not a Pulumi secret/)]);
+    const secret = plain.map((r) => (r.name === "app-db" ? { ...r, inputs: { ...r.inputs, password: SECRET } } : r));
+    expect(await findingsOf("no-plaintext-secrets", secret)).toEqual([]);
   });
 
   test("policies take props wrapped by @pulumi/policy's unknownCheckingProxy, as the engine passes them", async () => {

@@ -3,11 +3,14 @@
  * under Pulumi mocks with the stack's config files and prints every resource
  * `pulumi up` would register, as a tree (or, with --json, as an array of
  * { type, name, parent, inputs } with secrets shown as "[secret]").
- * Exits 1 on a configuration error.
+ * Exits 1 on a configuration error. Then runs the policy pack (policy/) over the
+ * same resources, prints each finding with its resource and remediation (to
+ * stderr with --json), and exits 3 on any mandatory violation.
  */
 import * as path from "path";
 import { ConfigError } from "../config";
-import { ROOT, listStacks, runProgram, type RecordedResource } from "../lib/mock-runtime";
+import { ROOT, listStacks, loadStackValues, runProgram, type RecordedResource } from "../lib/mock-runtime";
+import { evaluate, formatFindings } from "../policy/offline";
 
 interface PlanArgs {
   readonly stack: string;
@@ -79,6 +82,14 @@ async function main(): Promise<number> {
       console.log(`Plan for stack "${args.stack}": ${resources.length} resources\n`);
       printTree(resources);
       console.log(`\nOutputs:\n${JSON.stringify(outputs, null, 2)}`);
+    }
+    const environment = loadStackValues(args.stack, {}, ROOT, args.stackFile).values.environment;
+    const { findings, mandatory } = await evaluate(recorder.resources, { environment: typeof environment === "string" ? environment : undefined });
+    const say = args.json ? console.error : console.log;
+    say(`\nPolicy pack: ${findings.length} finding(s), ${mandatory.length} mandatory${findings.length > 0 ? `\n${formatFindings(findings)}` : ""}`);
+    if (mandatory.length > 0) {
+      console.error(`plan: ${mandatory.length} mandatory policy violation(s); see the remediation above each`);
+      return 3;
     }
     return 0;
   } catch (err) {
