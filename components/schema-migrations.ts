@@ -173,9 +173,9 @@ export function validateInputs(news: Partial<SchemaMigrationsInputs>): { propert
   if (!news.connector && known(news.host) && (typeof news.host !== "string" || news.host === "")) {
     fail("host", "give the primary's private IP (or set connector to use the Cloud SQL connector)");
   }
-  for (const key of ["database", "user"] as const) {
-    if (known(news[key]) && !/^[a-z_][a-z0-9_]{0,62}$/.test(String(news[key]))) fail(key, `"${String(news[key])}" is not a lowercase PostgreSQL identifier`);
-  }
+  if (known(news.database) && !/^[a-z_][a-z0-9_]{0,62}$/.test(String(news.database))) fail("database", `"${String(news.database)}" is not a lowercase PostgreSQL identifier`);
+  // IAM database users are e-mail-like (`sa@project.iam`).
+  if (known(news.user) && !/^[a-z_][a-z0-9_.@-]{0,62}$/.test(String(news.user))) fail("user", `"${String(news.user)}" is not a built-in or IAM database user name`);
   if (!Array.isArray(news.migrations)) {
     if (!containsUnknown(news.migrations)) fail("migrations", "expected an array of { name, sha256, sql }");
   } else {

@@ -216,7 +216,12 @@ export function explainConnectError(err: unknown, target: PgTarget): ConnectErro
     "if the instance has only a private IP, run from inside its VPC or through the Cloud SQL connector (docs/connectivity.md)";
   let kind: ConnectErrorKind = "other";
   let text: string;
-  if (code === "28P01" || code === "28000") {
+  if (target.connector && /credentials|permission|forbidden|403|401|not authorized|Admin API/i.test(raw)) {
+    kind = "config";
+    text =
+      `${who}: the Cloud SQL connector could not get the instance's connection info (${raw}); it needs Application Default ` +
+      `Credentials with roles/cloudsql.client (and roles/cloudsql.instanceUser for IAM login) and the Cloud SQL Admin API enabled (docs/connectivity.md)`;
+  } else if (code === "28P01" || code === "28000") {
     kind = "auth";
     text = `${who}: authentication failed (${raw}); check the user's password (a secret in the stack config) and that the user exists on the instance`;
   } else if (code === "3D000") {
