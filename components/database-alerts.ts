@@ -24,7 +24,7 @@ import {
 /** Where the per-alert response sections live, relative to the repository root. */
 export const ALERTS_DOC = "docs/alerts.md";
 
-/** Incidents whose condition stopped holding but saw no data for this long close themselves (a week of silence is not an outage). */
+/** An incident whose series stopped reporting closes itself after this long (Cloud Monitoring's autoClose). */
 const AUTO_CLOSE_SECONDS = 7 * 24 * 3600;
 
 /** Arguments of {@link DatabaseAlerts}. */

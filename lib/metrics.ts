@@ -178,23 +178,27 @@ export const SLOW_QUERY_MS = 1000;
  * the team's escalation point for one normalized query.
  */
 export const SLOW_QUERY_CRITICAL_FACTOR = 5;
-/** CPU utilisation. The team's choice: the same headroom as disk, so a 2x spike from the warning level still fits. */
+/**
+ * CPU utilisation of the reserved cores. The team's choice, mirroring the disk
+ * levels: at 80% a batch job or a replica's failover traffic has little room
+ * left; 90% for five minutes means queries queue for CPU.
+ */
 export const CPU_UTILISATION_WARNING = 0.8;
 export const CPU_UTILISATION_CRITICAL = 0.9;
 /**
- * Memory utilisation (the server's RAM excluding page cache). The team's choice:
- * above 90% the next large sort or connection burst risks the OOM killer, which
- * restarts PostgreSQL.
+ * Memory utilisation (the fraction of the instance's memory quota in use). The
+ * team's choice: above 90% the next large sort or connection burst risks the
+ * OOM killer, which restarts PostgreSQL.
  */
 export const MEMORY_UTILISATION_WARNING = 0.9;
 export const MEMORY_UTILISATION_CRITICAL = 0.95;
 /**
- * Share of the 2^31 transaction IDs consumed. PostgreSQL's default
- * autovacuum_freeze_max_age (200 million) forces anti-wraparound vacuum at
- * about 9%; 50% means vacuum is far behind, 80% leaves hours to days before
- * PostgreSQL refuses writes. Source: PostgreSQL docs 24.1.5 "Preventing
- * Transaction ID Wraparound Failures"; Cloud SQL "Overcome transaction ID
- * wraparound protection".
+ * Share of the usable transaction IDs (about 2^31) consumed. PostgreSQL's
+ * default autovacuum_freeze_max_age (200 million, about 9%) already forces
+ * anti-wraparound vacuum, so 50% means vacuum is far behind; 80% leaves about
+ * 400 million transactions before PostgreSQL stops assigning IDs. Source:
+ * PostgreSQL docs, "Routine Vacuuming", "Preventing Transaction ID Wraparound
+ * Failures".
  */
 export const TXID_UTILISATION_WARNING = 0.5;
 export const TXID_UTILISATION_CRITICAL = 0.8;
@@ -552,7 +556,7 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
     expr: (c) => `max(${series(M.memory, c)})`,
     direction: "above",
     levels: levels(MEMORY_UTILISATION_WARNING, MEMORY_UTILISATION_CRITICAL, SUSTAINED_SECONDS),
-    meaning: "Memory use (excluding page cache) is close to the instance's RAM; PostgreSQL risks being OOM-killed.",
+    meaning: "Memory use is close to the instance's memory quota; PostgreSQL risks being OOM-killed.",
     action: "Look for many backends or large work_mem sorts; lower connection counts or raise the tier.",
     anchor: "memory",
   },
