@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS lp_ops.partition_settings (
   -- Lint: month counts are bounded by the CHECKs; bigint would only mislead.
   -- squawk-ignore prefer-bigint-over-int
   months_ahead integer NOT NULL CHECK (months_ahead BETWEEN 1 AND 24),
+  -- Lint: as above, a bounded month count.
   -- squawk-ignore prefer-bigint-over-int
   retention_months integer NOT NULL CHECK (retention_months >= 1)
 );

@@ -52,6 +52,13 @@ describe("migration files", () => {
     expect(() => parseMigration(name, sql)).toThrow(message);
   });
 
+  const suppressions = loadMigrations().flatMap((m) =>
+    m.sql.split("\n").flatMap((line, i, lines) => (/--\s*squawk-ignore/.test(line) ? [[`${m.name}:${i + 1}`, lines.slice(Math.max(0, i - 3), i).join("\n")]] : [])),
+  );
+  test.each(suppressions)("the squawk suppression at %s has a comment saying why just above it", (_where, above) => {
+    expect(above).toMatch(/--\s*Lint: \S.{10,}/);
+  });
+
   test.each([
     ["a reused sequence number", ["0001_a.sql", "0001_b.sql"], /0001_b\.sql: sequence number 0001 is also used by 0001_a\.sql/],
     ["files out of order", ["0002_a.sql", "0001_b.sql"], /0001_b\.sql: migrations must be given in name order/],

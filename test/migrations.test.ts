@@ -53,8 +53,10 @@ async function notices<T>(c: Client, fn: () => Promise<T>): Promise<{ result: T;
 
 describe("on an empty database", () => {
   let db = "";
+  let first: Awaited<ReturnType<typeof applyMigrations>>;
   beforeAll(async () => {
     db = await createCloudSqlDatabase("migrations_empty");
+    first = await withClient(migratorConfig(db), (c) => applyMigrations(c, migrations));
   });
   afterAll(async () => {
     if (db) await dropDatabase(db);
@@ -62,7 +64,6 @@ describe("on an empty database", () => {
 
   test("every migration applies as the Cloud SQL-like user, and running them again changes nothing", async () => {
     await withClient(migratorConfig(db), async (c) => {
-      const first = await applyMigrations(c, migrations);
       expect(first.applied).toEqual(migrations.map((m) => m.name));
       expect(first.pending).toEqual([]);
       const before = await schemaSnapshot(c);
@@ -81,6 +82,22 @@ describe("on an empty database", () => {
       expect(again.applied).toEqual(migrations.map((m) => m.name));
       expect(await schemaSnapshot(c)).toEqual(before);
     });
+  });
+
+  test("every foreign key has an index whose leading columns are the key", async () => {
+    const { rows } = await withClient(migratorConfig(db), (c) =>
+      c.query(`SELECT con.conrelid::regclass::text AS tbl, con.conname
+                 FROM pg_constraint con
+                WHERE con.contype = 'f' AND con.connamespace = 'public'::regnamespace
+                  AND NOT EXISTS (
+                    SELECT FROM pg_index i
+                     WHERE i.indrelid = con.conrelid AND i.indisvalid
+                       AND (i.indkey::int2[])[0:cardinality(con.conkey) - 1] = con.conkey)
+                ORDER BY 1, 2`),
+    );
+    expect(rows).toEqual([]);
+    const fks = await withClient(migratorConfig(db), (c) => c.query("SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"));
+    expect(fks.rows[0].n).toBe(11);
   });
 
   test("lp_owner owns every table, view, sequence and function the migrations made", async () => {
