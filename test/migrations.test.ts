@@ -322,8 +322,13 @@ describe("on a seeded database, with writers running through the conversion", ()
         { relname: "audit_log", relkind: "p" },
         { relname: "audit_log_p_history", relkind: "r" },
       ]);
-      const swaps = (await c.query("SELECT parent_table, swap_lock_ms FROM lp_ops.partition_conversion ORDER BY 1")).rows;
-      console.log(`partition swap lock held (ms): ${JSON.stringify(swaps)}`);
+      const swaps = (
+        await c.query(`SELECT parent_table, swap_lock_ms,
+                              round(extract(epoch FROM validated_at - started_at) * 1000) AS until_validated_ms,
+                              round(extract(epoch FROM swapped_at - started_at) * 1000) AS whole_conversion_ms
+                         FROM lp_ops.partition_conversion ORDER BY 1`)
+      ).rows;
+      console.log(`partition conversion (ms): ${JSON.stringify(swaps)}`);
       expect(swaps.map((s: { swap_lock_ms: string | null }) => s.swap_lock_ms !== null)).toEqual([true, true]);
     });
   });
