@@ -3,10 +3,13 @@
  * refuses), and the diff rules, as pure functions.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import * as settings from "@pulumi/pulumi/runtime/settings";
 import { describe, expect, test } from "vitest";
 import {
   diffSchema,
   pendingNames,
+  SCHEMA_MIGRATIONS_TYPE,
   SchemaMigrations,
   UNKNOWN_SENTINEL,
   validateInputs,
@@ -71,6 +74,23 @@ describe("validateInputs", () => {
         }),
     ).toThrow(/SchemaMigrations bad: migrations\[1\]: 0001_a\.sql must come after 0002_b\.sql/);
   });
+});
+
+test("the password stays secret in the state: registered with additionalSecretOutputs and as a secret input", async () => {
+  await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "lp-db", "secrets", false);
+  type Request = { getType(): string; getAdditionalsecretoutputsList(): string[]; getObject(): { toJavaScript(): Record<string, unknown> } };
+  const monitor = settings.getMonitor() as unknown as { registerResource(req: Request, cb: (...args: unknown[]) => void): void };
+  const original = monitor.registerResource.bind(monitor);
+  const seen: Request[] = [];
+  monitor.registerResource = (req, cb) => {
+    if (req.getType() === SCHEMA_MIGRATIONS_TYPE) seen.push(req);
+    original(req, cb);
+  };
+  const resource = new SchemaMigrations("secrets", { ...valid, migrations: [m1], password: "plain-text-given" });
+  await new Promise((resolve) => resource.urn.apply(resolve));
+  expect(seen).toHaveLength(1);
+  expect(seen[0].getAdditionalsecretoutputsList()).toContain("password");
+  expect(seen[0].getObject().toJavaScript().password).toMatchObject({ [rpc.specialSigKey]: rpc.specialSecretSig, value: "plain-text-given" });
 });
 
 describe("diff and pending", () => {
