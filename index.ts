@@ -6,7 +6,6 @@ import { ConfigError, PROJECT, loadStackConfig } from "./config";
 import { BackupBucket } from "./components/backup-bucket";
 import { RecoveryDrill, recoveryObjectives as describeRecoveryObjectives } from "./components/recovery-drill";
 import { ScheduledExport } from "./components/scheduled-export";
-import { ledgerHead } from "./lib/migrate/engine";
 import { loadMigrations } from "./lib/migrate/files";
 import { DatabaseAccess } from "./components/database-users";
 import { SchemaMigrations } from "./components/schema-migrations";
@@ -260,8 +259,8 @@ const backupBucket = new BackupBucket(
     softDeleteDays: config.backup.softDeleteDays,
     labels: config.labels,
     keyRotationDays: config.encryption.rotationDays,
+    requires: [...backupServices.forApis("storage.googleapis.com"), ...services.forApis("cloudkms.googleapis.com")],
   },
-  { dependsOn: [...backupServices.forApis("storage.googleapis.com"), ...services.forApis("cloudkms.googleapis.com")] },
 );
 
 const scheduledExport = new ScheduledExport(
@@ -278,8 +277,12 @@ const scheduledExport = new ScheduledExport(
     accountIdPrefix: `db-${config.environment}`,
     roleIdPrefix: `lpDb_${config.environment}`,
     labels: config.labels,
+    requires: [
+      ...backupServices.forApis("cloudscheduler.googleapis.com", "workflows.googleapis.com", "storage.googleapis.com"),
+      ...services.forApis("iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
+      access.database,
+    ],
   },
-  { dependsOn: [...backupServices.forApis("cloudscheduler.googleapis.com", "workflows.googleapis.com"), access.database] },
 );
 
 /** The settings that determine RPO and RTO. */
@@ -309,13 +312,14 @@ const drill = config.backup.drillEnabled
         database: config.database.name,
         user: access.migrationUserName,
         password: access.migrationPassword,
-        // The head every migration in the repo gives; a clone from before the latest `pulumi up` differs (docs/runbook.md).
-        expectedLedgerHead: ledgerHead(loadMigrations()),
+        // The head the migrations left on the primary; a clone from before the latest `pulumi up` differs (docs/runbook.md).
+        expectedLedgerHead: schemaMigrations.ledgerHead,
         rowBounds: config.backup.drillRowBounds,
         partitionedTables: ["analytics_events", "audit_log"],
         partitionMonthsAhead: config.migrations.partitionMonthsAhead,
+        // After the migrations: a clone of "latest" then holds this update's schema.
+        requires: [...keys.grantsFor(config.region), access.database, schemaMigrations],
       },
-      { dependsOn: [...keys.grantsFor(config.region), access.database] },
     )
   : undefined;
 

@@ -110,6 +110,11 @@ export interface BackupBucketArgs {
    * @default undefined (a key ring and key are created in {@link kmsLocationFor}(location))
    */
   readonly existingKeyId?: string;
+  /**
+   * Resources (enabled APIs, grants) every child must wait for.
+   * @default []
+   */
+  readonly requires?: readonly pulumi.Resource[];
 }
 
 /** The export bucket with its CMEK key and the Cloud Storage service agent's grant on that key. */
@@ -153,9 +158,10 @@ export class BackupBucket extends pulumi.ComponentResource {
       );
     }
     this.kmsLocation = kmsLocation;
+    const requires = [...(args.requires ?? [])];
 
     let keyId: pulumi.Input<string>;
-    const dependsOn: pulumi.Resource[] = [];
+    const dependsOn: pulumi.Resource[] = [...requires];
     if (args.existingKeyId !== undefined) {
       keyId = args.existingKeyId;
     } else {
@@ -163,7 +169,7 @@ export class BackupBucket extends pulumi.ComponentResource {
       // multi-region bucket needs a key in a multi-region location that only Cloud Storage
       // may use, so the bucket brings its own. Same rules as EncryptionKeys: key rings cannot
       // be deleted in GCP, and a destroyed key makes every export unreadable, so both are protected.
-      const ring = new gcp.kms.KeyRing(`${name}-keyring`, { name: `${args.bucketName}-ring`, location: kmsLocation }, { parent: this, protect: true });
+      const ring = new gcp.kms.KeyRing(`${name}-keyring`, { name: `${args.bucketName}-ring`, location: kmsLocation }, { parent: this, protect: true, dependsOn: requires });
       const key = new gcp.kms.CryptoKey(
         `${name}-key`,
         {
@@ -174,7 +180,7 @@ export class BackupBucket extends pulumi.ComponentResource {
           labels: { ...args.labels },
           deletionPolicy: "PREVENT",
         },
-        { parent: this, protect: true },
+        { parent: this, protect: true, dependsOn: requires },
       );
       keyId = key.id;
       dependsOn.push(key);
@@ -215,7 +221,7 @@ export class BackupBucket extends pulumi.ComponentResource {
         forceDestroy: false,
       },
       // The key grant must exist before the bucket names the key, or creation fails.
-      { parent: this, dependsOn: [keyGrant], protect: args.lockRetention },
+      { parent: this, dependsOn: [...requires, keyGrant], protect: args.lockRetention },
     );
 
     this.bucketName = this.bucket.name;

@@ -179,6 +179,11 @@ export interface RecoveryDrillArgs {
    * @default RTO_TARGET_MINUTES (30)
    */
   readonly targetMinutes?: number;
+  /**
+   * Resources (enabled APIs, grants) every child must wait for.
+   * @default []
+   */
+  readonly requires?: readonly pulumi.Resource[];
 }
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
@@ -207,7 +212,7 @@ export class RecoveryDrill extends pulumi.ComponentResource {
     }
     const targetMinutes = args.targetMinutes ?? RTO_TARGET_MINUTES;
 
-    const clock = new DrillClock(`${name}-clock`, pulumi.interpolate`${args.sourceInstanceName}@${args.pointInTime ?? "latest"}`, { parent: this });
+    const clock = new DrillClock(`${name}-clock`, pulumi.interpolate`${args.sourceInstanceName}@${args.pointInTime ?? "latest"}`, { parent: this, dependsOn: [...(args.requires ?? [])] });
 
     this.clone = new gcp.sql.DatabaseInstance(
       `${name}-clone`,
@@ -231,7 +236,7 @@ export class RecoveryDrill extends pulumi.ComponentResource {
           userLabels: { ...args.labels, purpose: "recovery-drill" },
         })),
       },
-      { parent: this, dependsOn: [clock] },
+      { parent: this, dependsOn: [...(args.requires ?? []), clock] },
     );
     this.cloneName = this.clone.name;
 

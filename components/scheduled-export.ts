@@ -86,6 +86,11 @@ export interface ScheduledExportArgs {
    * @default "exports"
    */
   readonly objectPrefix?: string;
+  /**
+   * Resources (enabled APIs, grants) every child must wait for.
+   * @default []
+   */
+  readonly requires?: readonly pulumi.Resource[];
 }
 
 /** Builds the workflow definition (JSON, which Workflows accepts like YAML). */
@@ -162,16 +167,17 @@ export class ScheduledExport extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`roleIdPrefix "${args.roleIdPrefix}" must be letters, digits or underscores`, this);
     }
     const objectPrefix = args.objectPrefix ?? "exports";
+    const requires = [...(args.requires ?? [])];
 
     this.runnerServiceAccount = new gcp.serviceaccount.Account(
       `${name}-runner`,
       { accountId: `${args.accountIdPrefix}-export-run`, displayName: "Runs the scheduled Cloud SQL exports (workflow identity)" },
-      { parent: this },
+      { parent: this, dependsOn: requires },
     );
     this.triggerServiceAccount = new gcp.serviceaccount.Account(
       `${name}-trigger`,
       { accountId: `${args.accountIdPrefix}-export-trg`, displayName: "Starts the scheduled Cloud SQL export workflow" },
-      { parent: this },
+      { parent: this, dependsOn: requires },
     );
 
     this.exportRole = new gcp.projects.IAMCustomRole(
@@ -182,7 +188,7 @@ export class ScheduledExport extends pulumi.ComponentResource {
         description: "Start a Cloud SQL export and poll its operation; nothing else.",
         permissions: [...EXPORT_PERMISSIONS],
       },
-      { parent: this },
+      { parent: this, dependsOn: requires },
     );
     // Cloud SQL has no per-instance IAM policy; the condition limits the project binding to this instance.
     new gcp.projects.IAMMember(
@@ -197,14 +203,14 @@ export class ScheduledExport extends pulumi.ComponentResource {
           expression: pulumi.interpolate`resource.type == "sqladmin.googleapis.com/Instance" && resource.name == "projects/${args.project}/instances/${args.instanceName}"`,
         },
       },
-      { parent: this },
+      { parent: this, dependsOn: requires },
     );
 
     // Cloud SQL's service account writes the export file: object create on this bucket, nothing more.
     new gcp.storage.BucketIAMMember(
       `${name}-sql-writer`,
       { bucket: args.bucketName, role: BUCKET_WRITER_ROLE, member: pulumi.interpolate`serviceAccount:${args.instanceServiceAccountEmail}` },
-      { parent: this },
+      { parent: this, dependsOn: requires },
     );
 
     this.workflow = new gcp.workflows.Workflow(
@@ -223,14 +229,14 @@ export class ScheduledExport extends pulumi.ComponentResource {
         labels: { ...args.labels },
         deletionProtection: false,
       },
-      { parent: this },
+      { parent: this, dependsOn: requires },
     );
 
     // Workflows has no per-workflow IAM policy, so starting executions is granted on the project.
     const invoker = new gcp.projects.IAMMember(
       `${name}-trigger-invoker`,
       { project: args.project, role: WORKFLOW_INVOKER_ROLE, member: this.triggerServiceAccount.member },
-      { parent: this },
+      { parent: this, dependsOn: requires },
     );
 
     this.job = new gcp.cloudscheduler.Job(
@@ -251,7 +257,7 @@ export class ScheduledExport extends pulumi.ComponentResource {
           oauthToken: { serviceAccountEmail: this.triggerServiceAccount.email, scope: CLOUD_PLATFORM_SCOPE },
         },
       },
-      { parent: this, dependsOn: [invoker] },
+      { parent: this, dependsOn: [...requires, invoker] },
     );
 
     this.registerOutputs({ job: this.job.name, workflow: this.workflow.name });

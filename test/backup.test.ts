@@ -186,6 +186,20 @@ describe.each(stacks)("%s: scheduled exports", (stack) => {
   });
 });
 
+describe.each(stacks)("%s: ordering", (stack) => {
+  test.each([
+    ["backup-keyring", T.keyRing, ["backup-services-storage", "db-services-cloudkms"]],
+    ["backup-bucket", T.bucket, ["backup-services-storage", "backup-storage-agent-key"]],
+    ["backup-export-runner", T.account, ["db-services-iam"]],
+    ["backup-export-export-role", T.customRole, ["db-services-iam"]],
+    ["backup-export-workflow", T.workflow, ["backup-services-workflows"]],
+    ["backup-export-job", T.job, ["backup-services-cloudscheduler", "backup-export-trigger-invoker"]],
+    ["backup-export-sql-writer", T.bucketMember, ["backup-services-storage"]],
+  ] as const)("%s waits for %s's prerequisites", (name, type, prerequisites) => {
+    expect(runs[stack].recorder.get(type, name).dependsOn).toEqual(expect.arrayContaining([...prerequisites]));
+  });
+});
+
 describe.each(stacks)("%s: recovery objectives output", (stack) => {
   test("the settings that determine RPO and RTO, from the stack config", () => {
     const c = config(stack);
@@ -308,8 +322,11 @@ describe("the recovery drill", () => {
       partitionMonthsAhead: 3,
       pointInTime: "",
       targetMinutes: 30,
-      expectedLedgerHead: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
+    // The head the migrations resource reports for the primary, and the clone waits for that resource.
+    expect(v.inputs.expectedLedgerHead).toBe((runs["prod+drill"].outputs.schema as { ledgerHead: string }).ledgerHead);
+    const clone = r.get(T.instance, "recovery-drill-clone");
+    expect(clone.dependsOn).toEqual(expect.arrayContaining(["db-schema", "db-keys-us-central1-sqladmin-encrypter", "db-access-database", "recovery-drill-clock"]));
   });
 
   test("the drill never changes the primary: its inputs are the same with and without the drill", () => {
