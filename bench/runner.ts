@@ -19,9 +19,15 @@ export interface CellOptions {
 
 /** A measured cell: the summary plus the raw counts behind it. */
 export interface CellResult extends LatencySummary {
+  /** Calls that completed (they make the throughput). */
   readonly operations: number;
+  /** Calls the server cancelled at statement_timeout; recorded at their elapsed time, a lower bound. */
+  readonly timeouts: number;
   readonly wallMs: number;
 }
+
+/** SQLSTATE query_canceled: statement_timeout fired. */
+const QUERY_CANCELED = "57014";
 
 /** How often the progress callback fires. */
 const PROGRESS_TICK_MS = 500;
@@ -33,13 +39,17 @@ const SIGNIFICANT_DIGITS = 3;
  * Every client completes at least one recorded operation, so a query slower
  * than the window (the baseline's full scans at 64 clients) still yields one
  * sample per client instead of none; throughput is operations over the wall
- * time until the last one finished. Any error aborts the cell: a benchmark
- * that silently drops failures would flatter the numbers.
+ * time until the last one finished. A call the server cancels at the
+ * session's statement_timeout is recorded at its elapsed time (so the
+ * percentiles are lower bounds, never flattered) and counted, not thrown; any
+ * other error aborts the cell: a benchmark that silently drops failures would
+ * flatter the numbers.
  */
 export async function runCell(clients: readonly ClientBase[], concurrency: number, op: Operation, opts: CellOptions): Promise<CellResult> {
   if (clients.length < concurrency) throw new Error(`runCell: ${concurrency} clients requested but only ${clients.length} connections are open`);
   const hist = build({ numberOfSignificantValueDigits: SIGNIFICANT_DIGITS });
   let completed = 0;
+  let timeouts = 0;
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(opts.durationMs) * 1_000_000n;
   const ticker = opts.onTick
@@ -50,16 +60,21 @@ export async function runCell(clients: readonly ClientBase[], concurrency: numbe
     let mine = 0;
     while (!failure && (mine === 0 || process.hrtime.bigint() < deadline)) {
       const t0 = process.hrtime.bigint();
+      let ok = true;
       try {
         await op(client);
       } catch (err) {
-        failure ??= err as Error;
-        return;
+        if ((err as { code?: string }).code !== QUERY_CANCELED) {
+          failure ??= err as Error;
+          return;
+        }
+        ok = false;
+        timeouts++;
       }
       const us = Number(process.hrtime.bigint() - t0) / 1000;
       hist.recordValue(Math.max(1, Math.round(us)));
       mine++;
-      completed++;
+      if (ok) completed++;
     }
   };
   try {
@@ -70,7 +85,7 @@ export async function runCell(clients: readonly ClientBase[], concurrency: numbe
   if (failure) throw failure;
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   const ms = (p: number) => round(hist.getValueAtPercentile(p) / 1000, 3);
-  const result: CellResult = { p50: ms(50), p95: ms(95), p99: ms(99), tps: round((completed / wallMs) * 1000, 1), operations: completed, wallMs };
+  const result: CellResult = { p50: ms(50), p95: ms(95), p99: ms(99), tps: round((completed / wallMs) * 1000, 1), operations: completed, timeouts, wallMs };
   hist.destroy();
   return result;
 }

@@ -89,12 +89,23 @@ export async function startBenchServer(): Promise<BenchServer> {
   }
 }
 
-/** Opens `n` connections (in parallel batches, so 64 logins do not take long). */
-export async function connectMany(config: ClientConfig, n: number): Promise<Client[]> {
+/**
+ * statement_timeout of the workload's sessions: the application role's own
+ * (lp_app_rw, migrations/0002_roles_and_grants.sql). A baseline query slower
+ * than this would fail in production too, and the cap keeps the baseline's
+ * 64-client full scans from stretching the run past its time budget.
+ */
+export const APP_STATEMENT_TIMEOUT_MS = 15_000;
+
+/** Opens `n` connections (in parallel batches, so 64 logins do not take long), optionally with a statement_timeout. */
+export async function connectMany(config: ClientConfig, n: number, statementTimeoutMs?: number): Promise<Client[]> {
   const clients: Client[] = [];
   try {
     for (let i = 0; i < n; i += 16) {
-      const batch = Array.from({ length: Math.min(16, n - i) }, () => new Client({ ...config, application_name: "lp-bench" }));
+      const batch = Array.from(
+        { length: Math.min(16, n - i) },
+        () => new Client({ ...config, application_name: "lp-bench", ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) }),
+      );
       await Promise.all(batch.map((c) => c.connect()));
       clients.push(...batch);
     }

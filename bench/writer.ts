@@ -17,6 +17,9 @@ export const WRITER_EVENT_TYPE = "bench_writer";
 export interface WriterReport {
   /** Longest time between two consecutive commits of one writer, or from start to its first commit (ms). */
   readonly maxWriteStallMs: number;
+  /** performance.now() when that stall ended, and which writer saw it. */
+  readonly maxWriteStallEndedAt: number;
+  readonly maxWriteStallWriter: "events" | "progress";
   readonly eventsCommitted: number;
   readonly progressUpdatesCommitted: number;
   /** Writes that failed (counted, never retried as the same row, so they cannot be counted as committed). */
@@ -27,6 +30,8 @@ export interface WriterReport {
 /** One writer loop; `write(seq)` performs one committed write. */
 class Loop {
   maxGapMs = 0;
+  /** performance.now() when the longest gap ended. */
+  maxGapEndedAt = 0;
   committed = 0;
   errors = 0;
   firstError?: string;
@@ -47,7 +52,10 @@ class Loop {
       try {
         await this.write(seq);
         const now = performance.now();
-        this.maxGapMs = Math.max(this.maxGapMs, now - last);
+        if (now - last > this.maxGapMs) {
+          this.maxGapMs = now - last;
+          this.maxGapEndedAt = now;
+        }
         last = now;
         this.committed++;
       } catch (err) {
@@ -57,7 +65,10 @@ class Loop {
       await new Promise((r) => setTimeout(r, WRITE_PAUSE_MS));
     }
     // The stall in progress when the run ended counts too.
-    this.maxGapMs = Math.max(this.maxGapMs, performance.now() - last);
+    if (performance.now() - last > this.maxGapMs) {
+      this.maxGapMs = performance.now() - last;
+      this.maxGapEndedAt = performance.now();
+    }
   }
 
   async stop(): Promise<void> {
@@ -108,8 +119,11 @@ export class Writers {
 
   async stop(): Promise<WriterReport> {
     await Promise.all([this.events.stop(), this.progress.stop()]);
+    const worst = this.events.maxGapMs >= this.progress.maxGapMs ? this.events : this.progress;
     return {
-      maxWriteStallMs: Math.max(this.events.maxGapMs, this.progress.maxGapMs),
+      maxWriteStallMs: worst.maxGapMs,
+      maxWriteStallEndedAt: worst.maxGapEndedAt,
+      maxWriteStallWriter: worst === this.events ? "events" : "progress",
       eventsCommitted: this.events.committed,
       progressUpdatesCommitted: this.progress.committed,
       errors: this.events.errors + this.progress.errors,
