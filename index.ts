@@ -9,7 +9,6 @@ import { ScheduledExport } from "./components/scheduled-export";
 import { loadMigrations } from "./lib/migrate/files";
 import { DatabaseAccess } from "./components/database-users";
 import { SchemaMigrations } from "./components/schema-migrations";
-import { loadMigrations } from "./lib/migrate/files";
 import { EncryptionKeys } from "./components/encryption";
 import { PrivateNetwork } from "./components/network";
 import { PrimaryInstance } from "./components/primary-instance";
