@@ -41,8 +41,8 @@ export interface Finding {
 
 /** Options for {@link evaluate}. */
 export interface EvaluateOptions {
-  /** Policy config by policy name (as `--policy-pack-config` would give), merged over schema defaults. */
-  readonly config?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Policy config by policy name, as in a `--policy-pack-config` file: an enforcement level or an object, merged over schema defaults. */
+  readonly config?: Readonly<Record<string, EnforcementLevel | Readonly<Record<string, unknown>>>>;
   /** Sets the `environment` config of every policy that has one. */
   readonly environment?: string;
   /** The policies to run; the whole pack by default. */
@@ -74,7 +74,8 @@ function configFor(policy: PackPolicy, options: EvaluateOptions): Record<string,
     if (schema.default !== undefined) out[key] = schema.default;
   }
   if (options.environment !== undefined && policy.configSchema?.properties.environment) out.environment = options.environment;
-  return { ...out, ...(options.config?.[policy.name] ?? {}) };
+  const given = options.config?.[policy.name];
+  return { ...out, ...(typeof given === "string" ? { enforcementLevel: given } : (given ?? {})) };
 }
 
 /** Recorded values use {@link UNKNOWN}; the analyzer uses its own sentinel. */

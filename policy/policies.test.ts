@@ -3,12 +3,14 @@
  * deliberate fault (the expected violation), through the same adapter the
  * offline plan uses; then the preview behaviour with unknown values.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import { describe, expect, test } from "vitest";
 import { SECRET, UNKNOWN, type RecordedResource } from "../lib/mock-runtime";
 import { CIS_POSTGRES_FLAGS } from "./cloudsql-cis-flags";
 import { TYPES } from "./common";
-import { evaluate, toPolicyResources, UNKNOWN_VALUE, type Finding } from "./offline";
+import { evaluate, toPolicyResources, UNKNOWN_VALUE, type EvaluateOptions, type Finding } from "./offline";
 import { PACK_NAME, policies, type PackPolicy } from "./policies";
 
 type Inputs = Record<string, unknown>;
@@ -325,13 +327,20 @@ describe("policy details", () => {
     expect(reports).toEqual([]);
   });
 
-  test("a disabled policy reports nothing; an advisory one never counts as mandatory", async () => {
+  test("a disabled policy reports nothing; an advisory one never counts as mandatory unless configured so", async () => {
     const stack = stackWith("primary", (i) => set(i, "settings.insightsConfig", undefined));
-    const off = await evaluate(stack, { policies: [byName("cloudsql-query-insights")], config: { "cloudsql-query-insights": { enforcementLevel: "disabled" } } });
-    expect(off.findings).toEqual([]);
-    const on = await evaluate(stack, { policies: [byName("cloudsql-query-insights")] });
-    expect(on.findings).toHaveLength(1);
-    expect(on.mandatory).toEqual([]);
+    const run = (config?: EvaluateOptions["config"]) => evaluate(stack, { policies: [byName("cloudsql-query-insights")], config });
+    expect((await run({ "cloudsql-query-insights": { enforcementLevel: "disabled" } })).findings).toEqual([]);
+    expect((await run({ "cloudsql-query-insights": "disabled" })).findings).toEqual([]);
+    const advisory = await run();
+    expect(advisory.findings).toHaveLength(1);
+    expect(advisory.mandatory).toEqual([]);
+    expect((await run({ "cloudsql-query-insights": "mandatory" })).mandatory).toHaveLength(1);
+  });
+
+  test("policy/README.md maps every policy", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "README.md"), "utf8");
+    for (const p of policies) expect(readme).toContain(`| \`${p.name}\``);
   });
 });
 
