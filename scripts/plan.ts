@@ -102,7 +102,8 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  // Exit only once stdout is flushed: process.exit() drops what a pipe has not taken yet (a large --json plan).
+  (code) => process.stdout.write("", () => process.exit(code)),
   (err: unknown) => {
     console.error(`plan: ${(err as Error).stack ?? String(err)}`);
     process.exit(1);
