@@ -21,8 +21,11 @@
  * The harness checks its own result: every table's contents hash the same on
  * the source and the clone.
  */
+import { execFile } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { promisify } from "util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Client } from "pg";
 import { ROOT } from "../lib/mock-runtime";
@@ -339,6 +342,75 @@ describe("the drill's verification provider (run in process, not serialized)", (
     const err = await verificationProvider.create!(bad).catch((e: Error) => e);
     expect(String((err as Error).message)).toMatch(/lp_migrator@127\.0\.0\.1:1\//);
     expect(String((err as Error).message)).not.toContain(migratorConfig(clone).password as string);
+  });
+});
+
+describe("the drill's providers as Pulumi runs them: serialized, replayed in a fresh process without ts-node", () => {
+  const run = promisify(execFile);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "lp-drill-provider-"));
+  const env = { ...process.env, NODE_OPTIONS: "" };
+  let providers: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const out = path.join(scratch, "providers.json");
+    await run(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "test/harness/drill-provider-child.ts"), out], { cwd: ROOT, env });
+    providers = JSON.parse(fs.readFileSync(out, "utf8")) as Record<string, string>;
+  }, 120_000);
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  /** Runs provider calls in a fresh Node process (test/harness/provider-replay.cjs). */
+  async function replay(type: string, ops: { op: string; args: unknown[] }[]) {
+    const id = `${type.split(":").pop()}-${Date.now()}`;
+    const files = ["provider.js", "ops.json", "results.json"].map((f) => path.join(scratch, `${id}-${f}`));
+    fs.writeFileSync(files[0], providers[type]);
+    fs.writeFileSync(files[1], JSON.stringify(ops));
+    await run(process.execPath, [path.join(ROOT, "test/harness/provider-replay.cjs"), ...files], { cwd: ROOT, env });
+    return (JSON.parse(fs.readFileSync(files[2], "utf8")) as { results: { ok: boolean; value?: any; error?: { message: string } }[] }).results; // eslint-disable-line @typescript-eslint/no-explicit-any
+  }
+
+  test("the serialized texts are self-contained: no path of this machine", () => {
+    expect(Object.keys(providers).sort()).toEqual(["pulumi-nodejs:dynamic/backup:DrillClock", "pulumi-nodejs:dynamic/backup:DrillVerification"]);
+    for (const text of Object.values(providers)) {
+      expect(text).toContain("exports.handler");
+      expect(text).not.toContain(ROOT);
+      expect(text).not.toMatch(/\/node_modules\//);
+    }
+  });
+
+  test("the clock records its start and restarts only for a new clone", async () => {
+    const [created, same, changed] = await replay("pulumi-nodejs:dynamic/backup:DrillClock", [
+      { op: "create", args: [{ trigger: "p@latest" }] },
+      { op: "diff", args: ["id", { trigger: "p@latest" }, { trigger: "p@latest" }] },
+      { op: "diff", args: ["id", { trigger: "p@latest" }, { trigger: "p@2026-11-20T03:15:00Z" }] },
+    ]);
+    expect(Date.parse(created.value.outs.startedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(same.value).toMatchObject({ changes: false, replaces: [] });
+    expect(changed.value).toMatchObject({ changes: true, replaces: ["trigger"], deleteBeforeReplace: true });
+  });
+
+  test("the verification passes on the faithful clone and fails on a tampered one", async () => {
+    const db = await fork(clone, "drill_replay_rows");
+    await withClient(serverConfig(db), (c) => c.query("DELETE FROM audit_log WHERE id <= 10"));
+    const target = (database: string) => ({ ...serverConfig(database), user: migratorConfig(database).user, password: migratorConfig(database).password, allowPlaintext: true });
+    const inputs = (database: string) => ({
+      cloneName: database,
+      target: target(database),
+      expectedLedgerHead: expected.ledgerHead,
+      rowBounds: expected.rowBounds,
+      partitionedTables: PARTITIONED,
+      partitionMonthsAhead: MONTHS_AHEAD,
+      pointInTime: "",
+      startedAt: new Date(Date.now() - 5 * 60_000).toISOString(),
+      targetMinutes: RTO_TARGET_MINUTES,
+    });
+    const [good, bad] = await replay("pulumi-nodejs:dynamic/backup:DrillVerification", [
+      { op: "create", args: [inputs(clone)] },
+      { op: "create", args: [inputs(db)] },
+    ]);
+    expect(good.ok).toBe(true);
+    expect(good.value.outs).toMatchObject({ cloneName: clone, withinTarget: true, targetMinutes: RTO_TARGET_MINUTES });
+    expect(good.value.outs.recoveryMinutes).toBeGreaterThanOrEqual(5);
+    expect(bad).toMatchObject({ ok: false, error: { message: expect.stringContaining("rows audit_log: 290 rows, expected 300..300") } });
   });
 });
 
