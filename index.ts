@@ -4,7 +4,7 @@
  */
 import { ConfigError, PROJECT, loadStackConfig } from "./config";
 import { BackupBucket } from "./components/backup-bucket";
-import { RecoveryDrill, recoveryObjectives as describeRecoveryObjectives } from "./components/recovery-drill";
+import { RecoveryDrill, recoveryObjectivesOf } from "./components/recovery-drill";
 import { ScheduledExport } from "./components/scheduled-export";
 import { loadMigrations } from "./lib/migrate/files";
 import { DatabaseAccess } from "./components/database-users";
@@ -284,8 +284,8 @@ const scheduledExport = new ScheduledExport(
   },
 );
 
-/** The settings that determine RPO and RTO. */
-export const recoveryObjectives = describeRecoveryObjectives(config.instance.backup, {
+/** The settings that determine RPO and RTO, as the primary declares them. */
+export const recoveryObjectives = recoveryObjectivesOf(primary.instance.settings, {
   schedule: config.backup.exportSchedule,
   timeZone: config.backup.exportTimeZone,
   retentionDays: config.backup.retentionDays,

@@ -306,7 +306,31 @@ export interface RecoveryObjectives {
 /** Hours between automated backups (Cloud SQL takes one a day). Source: Cloud SQL "About backups". */
 export const BACKUP_INTERVAL_HOURS = 24;
 
-/** Collects {@link RecoveryObjectives} from the instance's backup settings and the export settings. */
+/**
+ * The recovery objectives as the primary instance declares them (its
+ * `settings.backupConfiguration`), not as the config asked: what the output
+ * shows is what Cloud SQL is told to do.
+ */
+export function recoveryObjectivesOf(
+  instanceSettings: pulumi.Input<gcp.types.output.sql.DatabaseInstanceSettings | undefined>,
+  exports: { readonly schedule: string; readonly timeZone: string; readonly retentionDays: number; readonly bucketLocation: string },
+): pulumi.Output<RecoveryObjectives> {
+  return pulumi.output(instanceSettings).apply((s) => {
+    const b = s?.backupConfiguration;
+    return recoveryObjectives(
+      {
+        startTime: b?.startTime ?? "",
+        retainedBackups: b?.backupRetentionSettings?.retainedBackups ?? 0,
+        pointInTimeRecovery: b?.enabled === true && b.pointInTimeRecoveryEnabled === true,
+        transactionLogRetentionDays: b?.transactionLogRetentionDays ?? 0,
+        location: b?.location || undefined,
+      },
+      exports,
+    );
+  });
+}
+
+/** Collects {@link RecoveryObjectives} from backup settings and the export settings. */
 export function recoveryObjectives(
   backup: {
     readonly startTime: string;

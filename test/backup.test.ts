@@ -8,8 +8,8 @@ import { parseStackConfig, type StackConfig } from "../config";
 import { loadStackValues, runProgram, type RecordedResource, type RunResult } from "../lib/mock-runtime";
 import { BackupBucket, MIN_STORAGE_DAYS, kmsLocationFor, storageTransitions, type BackupBucketArgs } from "../components/backup-bucket";
 import { BUCKET_WRITER_ROLE, EXPORT_PERMISSIONS, ScheduledExport, WORKFLOW_INVOKER_ROLE, exportWorkflowSource, type ScheduledExportArgs } from "../components/scheduled-export";
-import { RecoveryDrill, type RecoveryDrillArgs } from "../components/recovery-drill";
-import { runStack, SECRET, type MockRecorder } from "./harness/stack";
+import { RecoveryDrill, recoveryObjectivesOf, type RecoveryDrillArgs } from "../components/recovery-drill";
+import { promiseOf, runStack, SECRET, type MockRecorder } from "./harness/stack";
 
 const DAY = 86_400;
 const T = {
@@ -218,6 +218,18 @@ describe.each(stacks)("%s: recovery objectives output", (stack) => {
       rpoWithoutPitrHours: 24,
       rtoTargetMinutes: 30,
     });
+  });
+});
+
+describe("recovery objectives come from the instance's declared settings", () => {
+  const exports = { schedule: "0 3 * * *", timeZone: "Etc/UTC", retentionDays: 7, bucketLocation: "US-CENTRAL1" };
+  test.each([
+    ["PITR on", { enabled: true, pointInTimeRecoveryEnabled: true, startTime: "02:00", transactionLogRetentionDays: 7, backupRetentionSettings: { retainedBackups: 9 }, location: "us" }, { pointInTimeRecovery: true, retainedBackups: 9, backupStartTime: "02:00", backupLocation: "us" }],
+    ["backups off", { enabled: false, pointInTimeRecoveryEnabled: true, startTime: "02:00", transactionLogRetentionDays: 7, backupRetentionSettings: { retainedBackups: 9 } }, { pointInTimeRecovery: false, backupLocation: "" }],
+    ["PITR off", { enabled: true, pointInTimeRecoveryEnabled: false, startTime: "04:30", transactionLogRetentionDays: 1, backupRetentionSettings: { retainedBackups: 7 } }, { pointInTimeRecovery: false, transactionLogRetentionDays: 1 }],
+  ])("%s", async (_what, backupConfiguration, expected) => {
+    const settings = { backupConfiguration } as unknown as Parameters<typeof recoveryObjectivesOf>[0];
+    expect(await promiseOf(recoveryObjectivesOf(settings, exports))).toMatchObject({ ...expected, export: exports, rtoTargetMinutes: 30 });
   });
 });
 
