@@ -73,7 +73,7 @@ export function checkTargets(r: BenchResults): { target: string; measured: strin
   for (const q of r.queries.filter((x) => ANALYTICS_WINDOW_QUERIES.includes(x.name))) {
     const s = speedup(q);
     out.push({
-      target: `${q.name} at ${q.concurrency} clients ≥ ${TARGETS.analyticsSpeedup}× faster (p95)`,
+      target: `${q.name} at ${q.concurrency} client${q.concurrency === 1 ? "" : "s"} ≥ ${TARGETS.analyticsSpeedup}× faster (p95)`,
       measured: `${fmtRatio(s)}`,
       ok: s >= TARGETS.analyticsSpeedup,
     });

@@ -5,6 +5,7 @@
  * bench/results/latest.json, docs/bench-p95.svg and a markdown table on stdout.
  * See bench/README.md.
  */
+import * as os from "os";
 import * as path from "path";
 import type { Client } from "pg";
 import { applyMigrations } from "../lib/migrate/engine";
@@ -109,6 +110,28 @@ function splitBaseline(migrations: readonly MigrationFile[]): { baseline: Migrat
   return { baseline: migrations.slice(0, last + 1), optimisations: migrations.slice(last + 1) };
 }
 
+/** What else ran on the machine during a phase: the benchmark shares 2 cores with other work, and its own client costs CPU too. */
+interface PhaseContext {
+  /** 1-minute load average at the start and the end. */
+  readonly load: [number, number];
+  /** CPU this Node process (the load generator) used, in cores, averaged over the phase. */
+  readonly clientCores: number;
+}
+
+/** Runs `fn` and reports the machine's load around it. */
+async function withContext<T>(fn: () => Promise<T>): Promise<[T, PhaseContext]> {
+  const load0 = os.loadavg()[0];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const cpu = process.cpuUsage(cpu0);
+  return [value, { load: [load0, os.loadavg()[0]], clientCores: (cpu.user + cpu.system) / 1000 / (performance.now() - t0) }];
+}
+
+function describeContext(phase: string, c: PhaseContext): string {
+  return `${phase}: load average ${c.load[0].toFixed(1)} → ${c.load[1].toFixed(1)} on ${os.cpus().length} cores, load generator ${(c.clientCores * 100).toFixed(0)} % of a core`;
+}
+
 /** Measures every hot query at every concurrency on the current schema. */
 async function measurePhase(phase: string, clients: readonly Client[], opts: Options, progress: Progress): Promise<Map<string, CellResult>> {
   const params = await loadParams(clients[0]);
@@ -179,7 +202,7 @@ async function main(): Promise<void> {
     progress.phase("measuring the baseline schema");
     const pool = await connectMany(srv.config, maxClients, APP_STATEMENT_TIMEOUT_MS);
     clients.push(...pool);
-    const before = await measurePhase("baseline", pool, opts, progress);
+    const [before, beforeContext] = await withContext(() => measurePhase("baseline", pool, opts, progress));
 
     progress.phase(`applying ${optimisations.length} optimisation migrations under write load`);
     const [eventWriter, progressWriter] = await connectMany(srv.config, 2);
@@ -224,7 +247,7 @@ async function main(): Promise<void> {
     await admin.query("ANALYZE");
 
     progress.phase("measuring the optimised schema");
-    const after = await measurePhase("optimised", pool, opts, progress);
+    const [after, afterContext] = await withContext(() => measurePhase("optimised", pool, opts, progress));
 
     progress.phase("no-op apply (provider diff + update against the up-to-date database)");
     const noopApplyMs = await measureNoopApply(srv, [...baseline, ...optimisations], log);
@@ -266,6 +289,8 @@ async function main(): Promise<void> {
               "",
             ]
           : []),
+        `Machine during the measurements — ${describeContext("baseline", beforeContext)}; ${describeContext("optimised", afterContext)}.`,
+        "",
         `Writers during the migration: ${report.eventsCommitted} events and ${report.progressUpdatesCommitted} progress updates committed, ${report.errors} failed writes; ${stallWhere}.`,
         `Results: ${path.relative(REPO, opts.out)}; chart: ${path.relative(REPO, opts.chart)}.`,
       ]),

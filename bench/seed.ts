@@ -51,11 +51,15 @@ export function countsFor(scale: number): Record<keyof typeof BASE_COUNTS, numbe
   const courses = n(BASE_COUNTS.courses, 20);
   // Ten enrollments per learner at every scale; a learner never enrolls in one course twice.
   const perUser = Math.min(Math.round(BASE_COUNTS.enrollments / BASE_COUNTS.users), courses);
+  const enrollments = users * perUser;
+  // Enrollment i has progress on lessons 1..(i mod 9)+1: exactly E + 36·⌊E/9⌋ + r(r+1)/2 rows, r = E mod 9 (5 per enrollment on average).
+  const r = enrollments % MAX_PROGRESS_LESSONS;
+  const fullCycle = (MAX_PROGRESS_LESSONS * (MAX_PROGRESS_LESSONS - 1)) / 2;
   return {
     users,
     courses,
-    enrollments: users * perUser,
-    lessonProgress: users * perUser * 5,
+    enrollments,
+    lessonProgress: enrollments + fullCycle * Math.floor(enrollments / MAX_PROGRESS_LESSONS) + (r * (r + 1)) / 2,
     analyticsEvents: n(BASE_COUNTS.analyticsEvents, 20_000),
     quizAttempts: n(BASE_COUNTS.quizAttempts, 1_000),
     auditLog: n(BASE_COUNTS.auditLog, 1_000),
@@ -235,7 +239,8 @@ export function seedSteps(scale: number): SeedPlan {
     sql: [
       `INSERT INTO quiz_attempts (user_id, lesson_id, score, max_score, passed, started_at, submitted_at)
        SELECT lp.user_id, lp.lesson_id, s, 100, s >= 60, lp.started_at, lp.started_at + interval '20 minutes'
-       FROM (SELECT user_id, lesson_id, started_at, (id * 37 % 101)::numeric AS s FROM lesson_progress WHERE id % ${Math.max(1, Math.floor(c.lessonProgress / c.quizAttempts))} = 0 LIMIT ${c.quizAttempts}) lp`,
+       FROM (SELECT user_id, lesson_id, started_at, (id * 37 % 101)::numeric AS s FROM lesson_progress
+             WHERE (id - 1) % ${Math.max(1, Math.floor(c.lessonProgress / c.quizAttempts))} = 0 ORDER BY id LIMIT ${c.quizAttempts}) lp`,
       `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, details, created_at)
        SELECT 1 + i % ${c.users}, (ARRAY['login','update_profile','enroll','publish_course','export'])[1 + i % 5], 'user', 1 + i % ${c.users},
               jsonb_build_object('ip', '10.0.' || (i % 250) || '.' || (i % 200)), now() - interval '${HISTORY_DAYS} days' + (i::float8 / ${c.auditLog}) * interval '${HISTORY_DAYS} days'

@@ -27,8 +27,11 @@ const ENROLLMENT_SAMPLE = 20_000;
 
 /** Samples parameters from the database (once per phase; the data is the same in both). */
 export async function loadParams(client: ClientBase): Promise<Params> {
+  // A seeded random sample: spread over all learners, the same in both phases.
+  await client.query("SELECT setseed(0.5)");
   const enr = await client.query<{ user_id: string; course_id: string }>(
-    `SELECT user_id, course_id FROM enrollments TABLESAMPLE SYSTEM (10) REPEATABLE (42) WHERE deleted_at IS NULL LIMIT ${ENROLLMENT_SAMPLE}`,
+    "SELECT user_id, course_id FROM enrollments WHERE deleted_at IS NULL ORDER BY random() LIMIT $1",
+    [ENROLLMENT_SAMPLE],
   );
   const lessons = await client.query<{ course_id: string; ids: string[] }>(
     "SELECT course_id, array_agg(id ORDER BY position) AS ids FROM lessons WHERE deleted_at IS NULL GROUP BY course_id",

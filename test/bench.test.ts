@@ -1,0 +1,201 @@
+/**
+ * The benchmark's own machinery (bench/), not its speed: the seed's shape and
+ * integrity at a tiny scale, the runner's handling of cancelled calls, the
+ * rows-lost check, the stable JSON schema, the targets and the chart. Speed
+ * targets live in `npm run bench`, never here.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { applyMigrations } from "../lib/migrate/engine";
+import { loadMigrations } from "../lib/migrate/files";
+import { renderP95Chart } from "../bench/chart";
+import { checkTargets, writeResults, type BenchResults, type LatencySummary } from "../bench/report";
+import { runCell } from "../bench/runner";
+import { countsFor, seed } from "../bench/seed";
+import { HOT_QUERIES, loadParams, operation, readSchemaFacts } from "../bench/workload";
+import { WRITER_EVENT_TYPE, Writers } from "../bench/writer";
+import { serverConfig, useFreshDatabase } from "./harness/db";
+
+/** Smallest scale: every count falls back to its minimum, the whole seed takes about a second. */
+const SCALE = 0.001;
+
+describe("seed, workload and writers on the baseline schema", () => {
+  const db = useFreshDatabase();
+  let a: Client;
+  let b: Client;
+
+  beforeAll(async () => {
+    a = new Client(serverConfig(db()));
+    b = new Client(serverConfig(db()));
+    await a.connect();
+    await b.connect();
+    await applyMigrations(a, loadMigrations().filter((m) => m.name === "0001_baseline_schema.sql"));
+    await seed([a, b], SCALE, () => undefined);
+  });
+  afterAll(async () => {
+    await a?.end();
+    await b?.end();
+  });
+
+  test.each([
+    ["users", "users"],
+    ["courses", "courses"],
+    ["enrollments", "enrollments"],
+    ["lesson_progress", "lessonProgress"],
+    ["analytics_events", "analyticsEvents"],
+    ["quiz_attempts", "quizAttempts"],
+    ["audit_log", "auditLog"],
+  ] as const)("%s has the row count countsFor() promises", async (table, key) => {
+    const r = await a.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    expect(Number(r.rows[0].n)).toBe(countsFor(SCALE)[key]);
+  });
+
+  test("natural keys the optimised schema may make unique are unique", async () => {
+    const dup = await a.query<{ e: string; p: string }>(
+      `SELECT (SELECT count(*) FROM (SELECT 1 FROM enrollments GROUP BY user_id, course_id HAVING count(*) > 1) x) AS e,
+              (SELECT count(*) FROM (SELECT 1 FROM lesson_progress GROUP BY user_id, lesson_id HAVING count(*) > 1) y) AS p`,
+    );
+    expect(dup.rows[0]).toEqual({ e: "0", p: "0" });
+  });
+
+  test("events span 13 months up to now and belong to the learner's enrolled course", async () => {
+    const r = await a.query<{ days: number; future: string; strays: string }>(
+      `SELECT extract(day FROM now() - min(occurred_at))::int AS days,
+              count(*) FILTER (WHERE occurred_at > now()) AS future,
+              count(*) FILTER (WHERE NOT EXISTS (SELECT FROM enrollments e WHERE e.user_id = ae.user_id AND e.course_id = ae.course_id)) AS strays
+         FROM analytics_events ae`,
+    );
+    expect(r.rows[0].days).toBeGreaterThanOrEqual(390);
+    expect(r.rows[0].days).toBeLessThanOrEqual(396);
+    expect(r.rows[0]).toMatchObject({ future: "0", strays: "0" });
+  });
+
+  test("every hot query runs on the baseline schema and returns rows for a sampled parameter", async () => {
+    const params = await loadParams(a);
+    const facts = await readSchemaFacts(a);
+    expect(facts.searchVectorColumn).toBeUndefined();
+    for (const q of HOT_QUERIES.filter((x) => x.name !== "progress_upsert")) {
+      const r = await a.query(q.sql(facts), q.args(params));
+      expect(r.rowCount, q.name).toBeGreaterThanOrEqual(0);
+    }
+    const dash = HOT_QUERIES.find((q) => q.name === "learner_dashboard")!;
+    const r = await a.query(dash.sql(facts), dash.args(params));
+    expect(r.rowCount).toBeGreaterThan(0);
+  });
+
+  test("the upsert updates an existing (learner, lesson) row and inserts a missing one", async () => {
+    const upsert = HOT_QUERIES.find((q) => q.name === "progress_upsert")!;
+    const row = (await a.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress ORDER BY id LIMIT 1")).rows[0];
+    const count = async () => Number((await a.query<{ n: string }>("SELECT count(*) AS n FROM lesson_progress")).rows[0].n);
+    const before = await count();
+    await a.query(upsert.sql({}), [row.user_id, row.course_id, row.lesson_id, 100]);
+    expect(await count()).toBe(before);
+    const lesson = (await a.query<{ id: string }>("SELECT max(id) AS id FROM lessons WHERE course_id = $1", [row.course_id])).rows[0].id;
+    await a.query("DELETE FROM lesson_progress WHERE user_id = $1 AND lesson_id = $2", [row.user_id, lesson]);
+    const missing = await count();
+    await a.query(upsert.sql({}), [row.user_id, row.course_id, lesson, 40]);
+    expect(await count()).toBe(missing + 1);
+  });
+
+  test("the runner gives every client a sample and records statement_timeout cancellations as lower bounds", async () => {
+    const clients = [new Client({ ...serverConfig(db()), statement_timeout: 50 }), new Client({ ...serverConfig(db()), statement_timeout: 50 })];
+    await Promise.all(clients.map((c) => c.connect()));
+    try {
+      const r = await runCell(clients, 2, (c) => c.query("SELECT pg_sleep(0.2)"), { durationMs: 10 });
+      expect(r.operations).toBe(0);
+      expect(r.timeouts).toBe(2);
+      expect(r.p50).toBeGreaterThanOrEqual(50);
+      await expect(runCell(clients, 1, (c) => c.query("SELECT 1/0"), { durationMs: 10 })).rejects.toThrow(/division by zero/);
+      await expect(runCell(clients, 3, (c) => c.query("SELECT 1"), { durationMs: 10 })).rejects.toThrow(/3 clients requested but only 2/);
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  test("prepared hot-query operations run repeatedly on one connection", async () => {
+    const params = await loadParams(a);
+    const op = operation(HOT_QUERIES.find((q) => q.name === "course_page")!, {}, params);
+    const r = await runCell([a], 1, op, { durationMs: 50 });
+    expect(r.operations).toBeGreaterThan(1);
+    expect(r.timeouts).toBe(0);
+  });
+
+  test("the writers commit, and the rows-lost check finds a deleted event and an overwritten progress row", async () => {
+    const sample = (await a.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress LIMIT 1")).rows[0];
+    const w = new Writers(a, b, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
+    await w.start();
+    await new Promise((r) => setTimeout(r, 300));
+    const report = await w.stop();
+    expect(report.eventsCommitted).toBeGreaterThan(0);
+    expect(report.progressUpdatesCommitted).toBeGreaterThan(0);
+    expect(report.errors).toBe(0);
+    expect(report.maxWriteStallMs).toBeGreaterThan(0);
+    expect(await w.verify(a)).toEqual({ rowsLost: 0, eventsPresent: report.eventsCommitted });
+
+    await a.query(`DELETE FROM analytics_events WHERE id = (SELECT max(id) FROM analytics_events WHERE event_type = '${WRITER_EVENT_TYPE}')`);
+    expect((await w.verify(a)).rowsLost).toBe(1);
+    // The second row is the first one the progress writer updates (sequence 1).
+    await a.query("UPDATE lesson_progress SET progress_percent = 100.5 WHERE id = (SELECT id FROM lesson_progress ORDER BY id OFFSET 1 LIMIT 1)");
+    expect((await w.verify(a)).rowsLost).toBe(2);
+  });
+});
+
+describe("results", () => {
+  const s = (p95: number): LatencySummary => ({ p50: p95 / 2, p95, p99: p95 * 1.5, tps: 100 });
+  const results = (over: Partial<BenchResults> = {}): BenchResults => ({
+    scale: 1,
+    pgVersion: "18.4",
+    queries: [
+      { name: "course_page", concurrency: 16, baseline: s(20), optimized: s(2) },
+      { name: "instructor_analytics_7d", concurrency: 16, baseline: s(900), optimized: s(9) },
+      { name: "instructor_analytics_30d", concurrency: 1, baseline: s(90), optimized: s(10) },
+    ],
+    migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234 },
+    noopApplyMs: 101.2345,
+    ...over,
+  });
+
+  test("latest.json has exactly the issue's stable schema", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-bench-")), "latest.json");
+    writeResults(file, { ...results(), extra: "dropped" } as BenchResults);
+    const json = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(["scale", "pgVersion", "queries", "migrationUnderLoad", "noopApplyMs"]);
+    const q = (json.queries as Record<string, unknown>[])[0];
+    expect(Object.keys(q)).toEqual(["name", "concurrency", "baseline", "optimized"]);
+    expect(Object.keys(q.baseline as object)).toEqual(["p50", "p95", "p99", "tps"]);
+    expect(Object.keys(q.optimized as object)).toEqual(["p50", "p95", "p99", "tps"]);
+    expect(json.migrationUnderLoad).toEqual({ maxWriteStallMs: 120.46, rowsLost: 0, durationS: 61.23 });
+    expect(json.noopApplyMs).toBe(101.23);
+  });
+
+  test.each([
+    ["only the fixture's slow analytics", {}, []],
+    ["a slow write stall", { migrationUnderLoad: { maxWriteStallMs: 1500, rowsLost: 0, durationS: 1 } }, ["longest write stall ≤ 1000 ms"]],
+    ["a lost row", { migrationUnderLoad: { maxWriteStallMs: 1, rowsLost: 1, durationS: 1 } }, ["rows lost = 0"]],
+    ["a slow no-op apply", { noopApplyMs: 501 }, ["no-op apply ≤ 500 ms"]],
+  ] as const)("targets: %s", (_name, over, missed) => {
+    const failed = checkTargets(results(over as Partial<BenchResults>))
+      .filter((t) => !t.ok)
+      .map((t) => t.target);
+    // instructor_analytics_30d at 1 client is only 9× faster: always missed in this fixture.
+    expect(failed).toEqual(["instructor_analytics_30d at 1 client ≥ 10× faster (p95)", ...missed]);
+  });
+
+  test("a hot query over 10 ms at 16 clients misses its target", () => {
+    const r = results({ queries: [{ name: "learner_dashboard", concurrency: 16, baseline: s(500), optimized: s(10.5) }] });
+    expect(checkTargets(r).filter((t) => !t.ok).map((t) => t.target)).toEqual(["learner_dashboard p95 ≤ 10 ms at 16 clients (optimised)"]);
+  });
+
+  test("the chart is well-formed SVG with every query, both series and the lower-bound marks", () => {
+    const svg = renderP95Chart(results(), new Set(["instructor_analytics_7d@16@baseline"]));
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trim().endsWith("</svg>")).toBe(true);
+    for (const name of ["course_page", "instructor_analytics_7d", "instructor_analytics_30d"]) expect(svg).toContain(`>${name}</text>`);
+    expect(svg.match(/≥ /g)?.length).toBe(1);
+    expect(svg).toContain("16 clients");
+    expect(svg).toContain("1 client<");
+  });
+});
