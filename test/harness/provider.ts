@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { inject } from "vitest";
+import { afterAll, inject } from "vitest";
 import { ROOT } from "../../lib/mock-runtime";
 import { loadMigrations, parseMigration } from "../../lib/migrate/files";
 import type { MigrationInput, SchemaMigrationsInputs } from "../../components/schema-migrations";
@@ -36,6 +36,8 @@ export interface Replay {
 }
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "lp-provider-"));
+// Registered while the importing test file is collected, so it runs after that file's tests.
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 let serialized: Promise<string> | undefined;
 
 /** Path of a file holding the serialized provider (serialized once per test file). */
