@@ -68,11 +68,13 @@ export const cloudsqlAlertCoverage: StackValidationPolicy = {
     "Give the instance its set of alert policies (components/ monitoring, one set per instance) with conditions on the " +
     "listed metric types, filtered by the instance's database_id (\"<project>:<instance name>\").",
   validateStack: (args, reportViolation) => {
-    const config = args.getConfig<AlertCoverageConfig>();
+    const config = args.getConfig<Partial<AlertCoverageConfig>>();
+    const instanceMetrics = config.instanceMetrics ?? DEFAULT_INSTANCE_METRICS;
+    const replicaMetrics = config.replicaMetrics ?? DEFAULT_REPLICA_METRICS;
     const alerts = args.resources.filter((r) => r.type === TYPES.alertPolicy).map((a) => ({ alert: a, text: conditionText(a) }));
     for (const instance of args.resources.filter((r) => r.type === TYPES.sqlInstance)) {
       const own = alerts.filter(({ alert, text }) => isAbout(alert, instance, text));
-      const required = [...config.instanceMetrics, ...(isReplica(instance.props) ? config.replicaMetrics : [])];
+      const required = [...instanceMetrics, ...(isReplica(instance.props) ? replicaMetrics : [])];
       const missing = required.filter((metric) => !own.some(({ text }) => metricSpellings(metric).some((s) => text.includes(s))));
       if (missing.length > 0) {
         reportViolation(`${describeResource(instance)} has no alert policy on ${missing.join(", ")}.`, instance.urn);

@@ -38,7 +38,10 @@ export const cloudsqlBackups: ResourceValidationPolicy = {
     "(lp-db:pointInTimeRecovery, lp-db:transactionLogRetentionDays, lp-db:retainedBackups).",
   validateResource: (args, reportViolation) => {
     if (args.type !== TYPES.sqlInstance || isReplica(args.props)) return;
-    const config = args.getConfig<BackupsConfig>();
+    // The engine fills in schema defaults; fall back to them when a runner does not.
+    const config = args.getConfig<Partial<BackupsConfig>>();
+    const minRetained = config.minRetainedBackups ?? DEFAULT_MIN_RETAINED_BACKUPS;
+    const minLogDays = config.minTransactionLogRetentionDays ?? DEFAULT_MIN_LOG_RETENTION_DAYS;
     const backup = readKnown(args.props, "settings", "backupConfiguration");
     if (readKnown(backup, "enabled") !== true) {
       reportViolation("settings.backupConfiguration.enabled is not true: the primary takes no automated backups.");
@@ -47,12 +50,12 @@ export const cloudsqlBackups: ResourceValidationPolicy = {
       reportViolation("settings.backupConfiguration.pointInTimeRecoveryEnabled is not true: the primary cannot be restored to a point in time.");
     }
     const kept = readKnown(backup, "backupRetentionSettings", "retainedBackups") ?? CLOUDSQL_DEFAULT_RETAINED_BACKUPS;
-    if (typeof kept !== "number" || kept < config.minRetainedBackups) {
-      reportViolation(`backupRetentionSettings.retainedBackups is ${String(kept)}: keep at least ${config.minRetainedBackups}.`);
+    if (typeof kept !== "number" || kept < minRetained) {
+      reportViolation(`backupRetentionSettings.retainedBackups is ${String(kept)}: keep at least ${minRetained}.`);
     }
     const days = readKnown(backup, "transactionLogRetentionDays") ?? CLOUDSQL_DEFAULT_LOG_RETENTION_DAYS;
-    if (typeof days !== "number" || days < config.minTransactionLogRetentionDays) {
-      reportViolation(`backupConfiguration.transactionLogRetentionDays is ${String(days)}: keep at least ${config.minTransactionLogRetentionDays}.`);
+    if (typeof days !== "number" || days < minLogDays) {
+      reportViolation(`backupConfiguration.transactionLogRetentionDays is ${String(days)}: keep at least ${minLogDays}.`);
     }
   },
 };

@@ -38,7 +38,7 @@ export const cloudsqlMigrations: StackValidationPolicy = {
     "Create the SchemaMigrations component (components/schema-migrations.ts) for the primary, passing it the instance " +
     "(or its database and migration user) so that it depends on them.",
   validateStack: (args, reportViolation) => {
-    const { migrationTypes } = args.getConfig<MigrationsConfig>();
+    const migrationTypes = args.getConfig<Partial<MigrationsConfig>>().migrationTypes ?? DEFAULT_MIGRATION_TYPES;
     const migrations = args.resources.filter((r) => isMigrations(r, migrationTypes));
     // A component's own dependencies are only its explicit dependsOn, so include its children's.
     const covered = new Set<PolicyResource>();

@@ -22,7 +22,7 @@ export const kmsKeyRotation: ResourceValidationPolicy = {
   remediationSteps: `Set \`rotationPeriod\` on the CryptoKey to at most "${DEFAULT_MAX_ROTATION_DAYS * SECONDS_PER_DAY}s" (${DEFAULT_MAX_ROTATION_DAYS} days; lp-db:kmsRotationDays).`,
   validateResource: (args, reportViolation) => {
     if (args.type !== TYPES.cryptoKey) return;
-    const { maxRotationDays } = args.getConfig<KeyRotationConfig>();
+    const maxRotationDays = args.getConfig<Partial<KeyRotationConfig>>().maxRotationDays ?? DEFAULT_MAX_ROTATION_DAYS;
     const period = readKnown(args.props, "rotationPeriod");
     const seconds = durationSeconds(period);
     if (seconds === undefined) {

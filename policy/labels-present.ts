@@ -25,7 +25,8 @@ export const labelsPresent: ResourceValidationPolicy = {
     // Labels computed from other resources are checked at update time.
     if (!at || read(args.props, ...at) === PENDING) return;
     const labels = labelsOf(args.type, args.props);
-    const missing = args.getConfig<LabelsConfig>().requiredLabels.filter((key) => !(key in labels));
+    const required = args.getConfig<Partial<LabelsConfig>>().requiredLabels ?? DEFAULT_REQUIRED_LABELS;
+    const missing = required.filter((key) => !(key in labels));
     if (missing.length > 0) reportViolation(`${at.join(".")} lacks ${missing.join(", ")}.`);
   },
 };

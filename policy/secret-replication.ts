@@ -30,7 +30,7 @@ export const secretReplication: ResourceValidationPolicy = {
       reportViolation("replication sets neither auto nor userManaged replicas.");
       return;
     }
-    if (!args.getConfig<SecretReplicationConfig>().requireCmek) return;
+    if (args.getConfig<Partial<SecretReplicationConfig>>().requireCmek !== true) return;
     if (isAuto && !isSet(read(auto, "customerManagedEncryption", "kmsKeyName"))) {
       reportViolation("replication.auto has no customerManagedEncryption.kmsKeyName, and this stack requires CMEK.");
     }

@@ -33,7 +33,7 @@ export const sqlUserPasswordSource: StackValidationPolicy = {
     "Create a random.RandomPassword (its result is always secret) and pass `password.result` to the sql.User; store " +
     "it in Secret Manager for clients. For CLOUD_IAM_SERVICE_ACCOUNT / CLOUD_IAM_USER users set no password.",
   validateStack: (args, reportViolation) => {
-    const { passwordSources } = args.getConfig<PasswordSourceConfig>();
+    const passwordSources = args.getConfig<Partial<PasswordSourceConfig>>().passwordSources ?? [TYPES.randomPassword];
     for (const user of args.resources.filter((r) => r.type === TYPES.sqlUser)) {
       const userType = read(user.props, "type");
       for (const key of ["password", "passwordWo"]) {
