@@ -17,6 +17,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { MAX_ROTATION_DAYS as MAX_KEY_ROTATION_DAYS } from "./encryption";
 
 const SECONDS_PER_DAY = 86_400;
 
@@ -150,6 +151,9 @@ export class BackupBucket extends pulumi.ComponentResource {
     }
     if (!Number.isInteger(args.retentionDays) || args.retentionDays < 1 || args.retentionDays * SECONDS_PER_DAY > MAX_RETENTION_SECONDS) {
       throw new pulumi.ResourceError(`retentionDays ${args.retentionDays} must be a whole number of days from 1 to 100 years`, this);
+    }
+    if (!Number.isInteger(args.keyRotationDays) || args.keyRotationDays < 1 || args.keyRotationDays > MAX_KEY_ROTATION_DAYS) {
+      throw new pulumi.ResourceError(`keyRotationDays ${args.keyRotationDays} must be 1 to ${MAX_KEY_ROTATION_DAYS}`, this);
     }
     if (args.existingKeyId !== undefined && !args.existingKeyId.includes(`/locations/${kmsLocation}/`)) {
       throw new pulumi.ResourceError(

@@ -425,6 +425,7 @@ describe("argument validation", () => {
     ["bad bucket name", () => new BackupBucket("b", { ...bucketArgs, bucketName: "Backups!" }), /bucketName "Backups!" must be 3–63 lowercase/],
     ["soft delete out of range", () => new BackupBucket("b", { ...bucketArgs, softDeleteDays: 3 }), /softDeleteDays 3 must be 7–90/],
     ["retention of zero days", () => new BackupBucket("b", { ...bucketArgs, retentionDays: 0 }), /retentionDays 0 must be a whole number of days/],
+    ["yearly key rotation", () => new BackupBucket("b", { ...bucketArgs, keyRotationDays: 365 }), /keyRotationDays 365 must be 1 to 90/],
     ["existing key in the wrong location", () => new BackupBucket("b", { ...bucketArgs, location: "NAM4", existingKeyId: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k" }), /existingKeyId .* is not in location "us", where a key for a bucket in NAM4 must be/],
     ["no database to export", () => new ScheduledExport("e", { ...exportArgs, databases: [] }), /databases must name at least one database/],
     ["service account prefix too long", () => new ScheduledExport("e", { ...exportArgs, accountIdPrefix: "learning-platform-staging" }), /accountIdPrefix "learning-platform-staging" must be 3–19/],
