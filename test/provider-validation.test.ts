@@ -86,7 +86,16 @@ test("the password stays secret in the state: registered with additionalSecretOu
     if (req.getType() === SCHEMA_MIGRATIONS_TYPE) seen.push(req);
     original(req, cb);
   };
-  const resource = new SchemaMigrations("secrets", { ...valid, migrations: [m1], password: "plain-text-given" });
+  const resource = new SchemaMigrations("secrets", {
+    host: valid.host,
+    database: valid.database,
+    user: valid.user,
+    password: "plain-text-given",
+    serverCa: "-----BEGIN CERTIFICATE-----\n",
+    migrations: [m1],
+    memberships: valid.memberships,
+    maintenance: valid.maintenance,
+  });
   await new Promise((resolve) => resource.urn.apply(resolve));
   expect(seen).toHaveLength(1);
   expect(seen[0].getAdditionalsecretoutputsList()).toContain("password");
