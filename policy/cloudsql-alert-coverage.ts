@@ -5,7 +5,7 @@
  * from the instance's outputs.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { TYPES, describeResource, isReplica, read, transitiveDependencies } from "./common";
+import { TYPES, describeResource, isRecoveryDrillClone, isReplica, read, transitiveDependencies } from "./common";
 
 /** Metrics every instance must alert on (instance down, CPU, memory, disk). Source: Cloud SQL "Metrics" (cloudsql.googleapis.com). */
 export const DEFAULT_INSTANCE_METRICS: readonly string[] = Object.freeze([
@@ -55,7 +55,7 @@ function isAbout(alert: PolicyResource, instance: PolicyResource, text: string):
 
 export const cloudsqlAlertCoverage: StackValidationPolicy = {
   name: "cloudsql-alert-coverage",
-  description: "Every Cloud SQL instance has alert policies for instance down, CPU, memory and disk, and every replica for replication lag.",
+  description: "Every Cloud SQL instance has alert policies for instance down, CPU, memory and disk, and every replica for replication lag; recovery-drill clones are exempt.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: {
@@ -72,7 +72,7 @@ export const cloudsqlAlertCoverage: StackValidationPolicy = {
     const instanceMetrics = config.instanceMetrics ?? DEFAULT_INSTANCE_METRICS;
     const replicaMetrics = config.replicaMetrics ?? DEFAULT_REPLICA_METRICS;
     const alerts = args.resources.filter((r) => r.type === TYPES.alertPolicy).map((a) => ({ alert: a, text: conditionText(a) }));
-    for (const instance of args.resources.filter((r) => r.type === TYPES.sqlInstance)) {
+    for (const instance of args.resources.filter((r) => r.type === TYPES.sqlInstance && !isRecoveryDrillClone(r.props))) {
       const own = alerts.filter(({ alert, text }) => isAbout(alert, instance, text));
       const required = [...instanceMetrics, ...(isReplica(instance.props) ? replicaMetrics : [])];
       const missing = required.filter((metric) => !own.some(({ text }) => metricSpellings(metric).some((s) => text.includes(s))));

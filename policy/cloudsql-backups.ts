@@ -1,6 +1,6 @@
 /** Every primary takes automated backups and keeps transaction logs for point-in-time recovery. */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { TYPES, isReplica, readKnown } from "./common";
+import { TYPES, isRecoveryDrillClone, isReplica, readKnown } from "./common";
 
 /** Cloud SQL keeps 7 automated backups when `retainedBackups` is unset. Source: Cloud SQL "About backups". */
 export const CLOUDSQL_DEFAULT_RETAINED_BACKUPS = 7;
@@ -18,7 +18,7 @@ export interface BackupsConfig {
 
 export const cloudsqlBackups: ResourceValidationPolicy = {
   name: "cloudsql-backups",
-  description: "Every Cloud SQL primary has automated backups and point-in-time recovery on, with at least the configured retention. Replicas are exempt (Cloud SQL backs up only primaries).",
+  description: "Every Cloud SQL primary has automated backups and point-in-time recovery on, with at least the configured retention. Replicas (Cloud SQL backs up only primaries) and recovery-drill clones are exempt.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: {
@@ -37,7 +37,7 @@ export const cloudsqlBackups: ResourceValidationPolicy = {
     "`transactionLogRetentionDays` and `backupRetentionSettings.retainedBackups` at or above the policy's minimums " +
     "(lp-db:pointInTimeRecovery, lp-db:transactionLogRetentionDays, lp-db:retainedBackups).",
   validateResource: (args, reportViolation) => {
-    if (args.type !== TYPES.sqlInstance || isReplica(args.props)) return;
+    if (args.type !== TYPES.sqlInstance || isReplica(args.props) || isRecoveryDrillClone(args.props)) return;
     // The engine fills in schema defaults; fall back to them when a runner does not.
     const config = args.getConfig<Partial<BackupsConfig>>();
     const minRetained = config.minRetainedBackups ?? DEFAULT_MIN_RETAINED_BACKUPS;

@@ -1,6 +1,6 @@
 /** Every primary's schema is managed: a migrations resource is built on it. */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { TYPES, describeResource, isReplica, isWithin, transitiveDependencies } from "./common";
+import { TYPES, describeResource, isRecoveryDrillClone, isReplica, isWithin, transitiveDependencies } from "./common";
 
 export interface MigrationsConfig {
   /** Type tokens of migrations resources (the component or its dynamic resource). */
@@ -26,7 +26,7 @@ function isMigrations(r: PolicyResource, types: readonly string[]): boolean {
 
 export const cloudsqlMigrations: StackValidationPolicy = {
   name: "cloudsql-migrations",
-  description: "Every Cloud SQL primary has a schema-migrations resource that depends on it (directly or through its database and users).",
+  description: "Every Cloud SQL primary has a schema-migrations resource that depends on it (directly or through its database and users); recovery-drill clones are exempt.",
   enforcementLevel: "mandatory",
   severity: "medium",
   configSchema: {
@@ -47,7 +47,7 @@ export const cloudsqlMigrations: StackValidationPolicy = {
         for (const dep of transitiveDependencies(r)) covered.add(dep);
       }
     }
-    for (const primary of args.resources.filter((r) => r.type === TYPES.sqlInstance && !isReplica(r.props))) {
+    for (const primary of args.resources.filter((r) => r.type === TYPES.sqlInstance && !isReplica(r.props) && !isRecoveryDrillClone(r.props))) {
       if (!covered.has(primary)) {
         reportViolation(`${describeResource(primary)} has no migrations resource depending on it.`, primary.urn);
       }

@@ -92,6 +92,20 @@ export function isReplica(props: unknown): boolean {
   return isSet(read(props, "masterInstanceName"));
 }
 
+/** The label components/recovery-drill.ts puts on its throwaway clone. */
+export const RECOVERY_DRILL_LABEL = Object.freeze({ key: "purpose", value: "recovery-drill" });
+
+/**
+ * A recovery-drill clone: created from the primary's backups (`clone` set) and
+ * labelled as the drill's. Nothing routes traffic to it and it is deleted after
+ * the drill, so the durability policies (backups, prod protection, alerts,
+ * migrations) exempt it; every security policy still applies. Both marks are
+ * required, so a label alone exempts nothing.
+ */
+export function isRecoveryDrillClone(props: unknown): boolean {
+  return isSet(read(props, "clone")) && read(props, "settings", "userLabels", RECOVERY_DRILL_LABEL.key) === RECOVERY_DRILL_LABEL.value;
+}
+
 /** True for Cloud SQL PostgreSQL versions (`POSTGRES_*`). */
 export function isPostgres(props: unknown): boolean {
   const version = readKnown(props, "databaseVersion");

@@ -26,7 +26,12 @@ export const iamNoPublicMembers: ResourceValidationPolicy = {
     const found = publicIn([readKnown(args.props, "member"), ...itemsKnown(args.props, "members")]);
     const policyData = readKnown(args.props, "policyData");
     if (typeof policyData === "string" && policyData !== "") {
-      const bindings = (JSON.parse(policyData) as { bindings?: { members?: unknown[] }[] }).bindings ?? [];
+      let bindings: { members?: unknown[] }[] = [];
+      try {
+        bindings = (JSON.parse(policyData) as { bindings?: { members?: unknown[] }[] }).bindings ?? [];
+      } catch {
+        reportViolation("policyData is not valid JSON, so its members cannot be checked.");
+      }
       for (const binding of bindings) found.push(...publicIn(binding.members ?? []));
     }
     for (const member of new Set(found)) {

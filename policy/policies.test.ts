@@ -262,6 +262,34 @@ describe("policy details", () => {
     expect(findings.map((f) => f.message)).toEqual(["backupRetentionSettings.retainedBackups is 30: keep at least 60."]);
   });
 
+  test.each(["cloudsql-backups", "cloudsql-prod-protection", "cloudsql-alert-coverage", "cloudsql-migrations"])(
+    "%s exempts a recovery-drill clone, and only one with both the clone source and the drill label",
+    async (policy) => {
+      const drill = (clone: boolean, purpose?: string) => {
+        const inputs = instance("lp-prod-drill");
+        if (clone) inputs.clone = { sourceInstanceName: "lp-prod" };
+        const settings = inputs.settings as Inputs;
+        settings.userLabels = { ...LABELS, ...(purpose ? { purpose } : {}) };
+        settings.availabilityType = "ZONAL";
+        settings.deletionProtectionEnabled = false;
+        settings.backupConfiguration = { enabled: false };
+        return [...goodStack(), rec(TYPES.sqlInstance, "drill-clone", inputs)];
+      };
+      expect(await findingsOf(policy, drill(true, "recovery-drill"), "prod")).toEqual([]);
+      expect((await findingsOf(policy, drill(false, "recovery-drill"), "prod")).map((f) => f.resource?.name)).toContain("drill-clone");
+      expect((await findingsOf(policy, drill(true), "prod")).map((f) => f.resource?.name)).toContain("drill-clone");
+    },
+  );
+
+  test("security policies still apply to a recovery-drill clone", async () => {
+    const inputs = instance("lp-prod-drill");
+    inputs.clone = { sourceInstanceName: "lp-prod" };
+    (inputs.settings as Inputs).userLabels = { ...LABELS, purpose: "recovery-drill" };
+    set(inputs, "settings.ipConfiguration.ipv4Enabled", true);
+    const { mandatory } = await evaluate([...goodStack(), rec(TYPES.sqlInstance, "drill-clone", inputs)], { environment: "prod" });
+    expect(mandatory.map((f) => `${f.policy} ${f.resource?.name}`)).toEqual(["cloudsql-no-public-ip drill-clone"]);
+  });
+
   test("cloudsql-prod-protection finds prod by the environment label when the config does not say", async () => {
     const stack = stackWith("primary", (i) => set(i, "settings.availabilityType", "ZONAL"));
     expect((await findingsOf("cloudsql-prod-protection", stack)).map((f) => f.resource?.name)).toEqual(["primary"]);
@@ -287,6 +315,7 @@ describe("policy details", () => {
       { policyData: JSON.stringify({ bindings: [{ role: "roles/storage.objectViewer", members: ["allUsers"] }] }) },
       /to allUsers/,
     ],
+    ["gcp:projects/iAMPolicy:IAMPolicy", { policyData: "{not json" }, /policyData is not valid JSON/],
   ])("iam-no-public-members catches %s", async (type, inputs, message) => {
     const findings = await findingsOf("iam-no-public-members", [rec(type, "grant", inputs)]);
     expect(findings.map((f) => f.message).join("\n")).toMatch(message);

@@ -57,6 +57,14 @@ test("routing alerts to Slack keeps the bot token secret in state", async () => 
   expect(messages(findings, "no-plaintext-secrets")).toBe("");
 });
 
+test("prod with the recovery drill on passes every mandatory policy (the clone keeps the security baseline)", async () => {
+  const { recorder } = await runStack("prod", { overrides: { drillEnabled: true } });
+  const clones = recorder.resources.filter((r) => r.type === TYPES.sqlInstance && r.plainInputs.clone);
+  expect(clones).toHaveLength(1);
+  const { mandatory } = await evaluate(recorder.resources, { environment: "prod" });
+  expect(formatFindings(mandatory)).toBe("");
+});
+
 test("prod is recognised by its labels when no environment is configured", async () => {
   const withoutHa = recorded.prod.map((r) => edit(r, TYPES.sqlInstance, (i) => !i.masterInstanceName && set(i, "settings.availabilityType", "ZONAL")));
   const { mandatory } = await evaluate(withoutHa);
