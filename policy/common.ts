@@ -6,7 +6,7 @@
  * Policies match type tokens rather than importing provider classes, so the pack
  * stays independent of how the components build their resources.
  */
-import { UnknownValueError, type PolicyResource, type ResourceValidationArgs } from "@pulumi/policy";
+import { UnknownValueError, type PolicyResource } from "@pulumi/policy";
 
 /** Type tokens the pack inspects. */
 export const TYPES = Object.freeze({
@@ -178,9 +178,6 @@ export function describeResource(r: Pick<PolicyResource, "type" | "name">): stri
 export interface SecretAwareArgs {
   readonly secretInputPaths?: ReadonlySet<string>;
 }
-
-/** The parts of {@link ResourceValidationArgs} the pack's resource policies read. */
-export type ResourceArgs = Pick<ResourceValidationArgs, "type" | "name" | "props" | "opts" | "urn" | "getConfig">;
 
 /** Transitive dependencies of a resource (not including itself). */
 export function transitiveDependencies(resource: PolicyResource): Set<PolicyResource> {
