@@ -20,7 +20,15 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { RTO_TARGET_MINUTES, describeFailures, recoveryTime, runDrillChecks, type CheckResult, type RowBounds } from "../lib/drill-checks";
-import { withConnection, type PgTarget } from "../lib/pg-connect";
+import { isConnectError, withConnection, type PgTarget } from "../lib/pg-connect";
+
+/**
+ * Attempts to reach a clone that is unreachable or times out, and the wait
+ * before the second (doubling after). A clone Cloud SQL has just reported
+ * RUNNABLE can take a few seconds more to accept sessions on its private IP.
+ */
+export const DRILL_CONNECT_ATTEMPTS = 3;
+export const DRILL_CONNECT_RETRY_MS = 2_000;
 
 /** Inputs of the clock resource. */
 interface ClockInputs {
@@ -58,15 +66,26 @@ export interface VerificationInputs {
 export const verificationProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: VerificationInputs) {
     const asOf = inputs.pointInTime ? new Date(inputs.pointInTime) : new Date(inputs.startedAt);
-    const report = await withConnection(inputs.target, (client) =>
-      runDrillChecks(client, {
-        ledgerHead: inputs.expectedLedgerHead,
-        rowBounds: inputs.rowBounds,
-        partitionedTables: inputs.partitionedTables,
-        partitionMonthsAhead: inputs.partitionMonthsAhead,
-        asOf,
-      }),
-    );
+    const check = () =>
+      withConnection(inputs.target, (client) =>
+        runDrillChecks(client, {
+          ledgerHead: inputs.expectedLedgerHead,
+          rowBounds: inputs.rowBounds,
+          partitionedTables: inputs.partitionedTables,
+          partitionMonthsAhead: inputs.partitionMonthsAhead,
+          asOf,
+        }),
+      );
+    let report: Awaited<ReturnType<typeof check>> | undefined;
+    for (let attempt = 1; report === undefined; attempt++) {
+      try {
+        report = await check();
+      } catch (err) {
+        const transient = isConnectError(err) && (err.kind === "unreachable" || err.kind === "timeout");
+        if (!transient || attempt >= DRILL_CONNECT_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, DRILL_CONNECT_RETRY_MS * 2 ** (attempt - 1)));
+      }
+    }
     if (!report.passed) {
       throw new Error(
         `recovery drill on clone ${inputs.cloneName} failed: ${describeFailures(report)}. ` +

@@ -10,8 +10,9 @@
  *      (partition maintenance), from the source's catalog (`pg_get_expr` of
  *      each partition bound);
  *   2. data — every ordinary table (including each partition) is emptied and
- *      copied row by row from one repeatable-read snapshot of the source, as
- *      JSON through `jsonb_populate_recordset`, identity values kept,
+ *      copied in batches from one repeatable-read snapshot of the source, as
+ *      JSON text through `jsonb_populate_recordset` (never parsed in Node,
+ *      which would round numeric values), identity values kept,
  *      generated columns recomputed, triggers and foreign keys off during
  *      the load (`session_replication_role = replica`, as pg_restore
  *      --disable-triggers does);
@@ -119,14 +120,16 @@ async function dumpAndRestore(source: string, prefix: string): Promise<string> {
         ).rows.map((r) => r.a);
         const list = cols.join(", ");
         for (let offset = 0; ; offset += BATCH_ROWS) {
-          const { rows } = await src.query<{ batch: unknown[] }>(
-            `SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]'::jsonb) AS batch FROM (SELECT * FROM ONLY ${t} ORDER BY ctid LIMIT $1 OFFSET $2) x`,
+          // As text, never parsed in Node: a JS number would round numeric values.
+          const { rows } = await src.query<{ batch: string; n: number }>(
+            `SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]'::jsonb)::text AS batch, count(*)::int AS n
+               FROM (SELECT * FROM ONLY ${t} ORDER BY ctid LIMIT $1 OFFSET $2) x`,
             [BATCH_ROWS, offset],
           );
-          if (rows[0].batch.length === 0) break;
+          if (rows[0].n === 0) break;
           await dst.query(
             `INSERT INTO ${t} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`,
-            [JSON.stringify(rows[0].batch)],
+            [rows[0].batch],
           );
         }
       }
