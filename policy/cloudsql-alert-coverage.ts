@@ -71,7 +71,10 @@ export const cloudsqlAlertCoverage: StackValidationPolicy = {
     const config = args.getConfig<Partial<AlertCoverageConfig>>();
     const instanceMetrics = config.instanceMetrics ?? DEFAULT_INSTANCE_METRICS;
     const replicaMetrics = config.replicaMetrics ?? DEFAULT_REPLICA_METRICS;
-    const alerts = args.resources.filter((r) => r.type === TYPES.alertPolicy).map((a) => ({ alert: a, text: conditionText(a) }));
+    // A disabled alert policy watches nothing.
+    const alerts = args.resources
+      .filter((r) => r.type === TYPES.alertPolicy && read(r.props, "enabled") !== false)
+      .map((a) => ({ alert: a, text: conditionText(a) }));
     for (const instance of args.resources.filter((r) => r.type === TYPES.sqlInstance && !isRecoveryDrillClone(r.props))) {
       const own = alerts.filter(({ alert, text }) => isAbout(alert, instance, text));
       const required = [...instanceMetrics, ...(isReplica(instance.props) ? replicaMetrics : [])];

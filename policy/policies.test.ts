@@ -200,6 +200,7 @@ const FAULTS: [string, string, (i: Inputs) => Partial<RecordedResource> | void, 
   ["labels-present", "key", (i) => set(i, "labels", { environment: "prod" }), /labels lacks managed-by/],
   ["cloudsql-alert-coverage", "replica-alert-4", (i) => set(i, "conditions", []), /"replica" has no alert policy on cloudsql\.googleapis\.com\/database\/replication\/replica_lag/],
   ["cloudsql-alert-coverage", "primary-alert-3", (i) => set(i, "conditions.0.conditionPrometheusQueryLanguage.query", 'max(cloudsql_googleapis_com:database_disk_utilization{database_id="p:lp-prod-read-a"})'), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/disk\/utilization/],
+  ["cloudsql-alert-coverage", "primary-alert-0", (i) => set(i, "enabled", false), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/up/],
   ["cloudsql-migrations", "migrations-apply", () => ({ dependsOn: [] }), /"primary" has no migrations resource depending on it/],
 ];
 
