@@ -101,7 +101,8 @@ export class NotificationChannels extends pulumi.ComponentResource {
           sensitiveLabels: { authToken: pulumi.secret(args.slack.authToken) },
           userLabels: labels,
         },
-        { parent: this },
+        // The policy engine sees inputs decrypted; declaring the output secret is what it can check.
+        { parent: this, additionalSecretOutputs: ["sensitiveLabels"] },
       );
     }
 

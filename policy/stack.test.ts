@@ -55,6 +55,9 @@ test("routing alerts to Slack keeps the bot token secret in state", async () => 
   expect(recorder.resources.some((r) => r.type === "gcp:monitoring/notificationChannel:NotificationChannel" && r.plainInputs.type === "slack")).toBe(true);
   const { findings } = await evaluate(recorder.resources, { environment: "staging" });
   expect(messages(findings, "no-plaintext-secrets")).toBe("");
+  // Under the engine secretness is invisible; the channel's declared secret output is what passes.
+  const engineView = await evaluate(recorder.resources, { environment: "staging", showSecretness: false });
+  expect(messages(engineView.findings, "no-plaintext-secrets")).toBe("");
 });
 
 test("prod with the recovery drill on passes every mandatory policy (the clone keeps the security baseline)", async () => {
