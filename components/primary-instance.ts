@@ -59,6 +59,59 @@ export function connectionPoolConfigs(pooling: PoolingArgs): gcp.types.input.sql
   ];
 }
 
+/** `settings.ipConfiguration` of every instance: private IP on the PSA range only, no authorized networks, TLS enforced. */
+export function privateIpConfiguration(
+  network: PrivateNetwork,
+  sslMode: SslMode,
+): gcp.types.input.sql.DatabaseInstanceSettingsIpConfiguration {
+  return {
+    ipv4Enabled: false,
+    privateNetwork: network.networkSelfLink,
+    allocatedIpRange: network.allocatedIpRange,
+    sslMode,
+    authorizedNetworks: [],
+  };
+}
+
+/** `settings.insightsConfig` of every instance. */
+export function insightsConfig(insights: PrimaryInstanceArgs["insights"]): gcp.types.input.sql.DatabaseInstanceSettingsInsightsConfig {
+  return {
+    queryInsightsEnabled: true,
+    queryPlansPerMinute: insights.queryPlansPerMinute,
+    queryStringLength: insights.queryStringLength,
+    recordApplicationTags: true,
+    // Client addresses identify users' sessions; Insights does not need them.
+    recordClientAddress: false,
+  };
+}
+
+/**
+ * The `settings` a read replica or read pool takes from its primary (edition,
+ * disk, labels, private IP and TLS, Insights, pooling) with its own tier, flags
+ * and `replica-role` label; `availabilityType` only where given (read pools have none).
+ */
+export function replicaSettings(
+  p: PrimaryInstanceArgs,
+  own: { readonly tier: string; readonly availabilityType?: "REGIONAL" | "ZONAL"; readonly role: string; readonly flags: FlagSet },
+) {
+  return {
+    edition: p.edition,
+    tier: own.tier,
+    ...(own.availabilityType ? { availabilityType: own.availabilityType } : {}),
+    diskType: p.diskType,
+    // Cloud SQL refuses a replica with a smaller disk than its primary.
+    diskSize: p.diskSizeGb,
+    diskAutoresize: true,
+    diskAutoresizeLimit: p.diskAutoresizeLimitGb,
+    userLabels: { ...p.labels, "replica-role": own.role },
+    deletionProtectionEnabled: true,
+    ipConfiguration: privateIpConfiguration(p.network, p.sslMode),
+    insightsConfig: insightsConfig(p.insights),
+    databaseFlags: toDatabaseFlags(own.flags),
+    connectionPoolConfigs: connectionPoolConfigs(p.pooling),
+  };
+}
+
 /** Checks the settings primary, replicas and read pools share; returns the problem or undefined. */
 export function instanceSettingsProblem(a: {
   readonly edition: Edition;
@@ -230,13 +283,7 @@ export class PrimaryInstance extends pulumi.ComponentResource {
           diskAutoresizeLimit: args.diskAutoresizeLimitGb,
           userLabels: { ...args.labels },
           deletionProtectionEnabled: true,
-          ipConfiguration: {
-            ipv4Enabled: false,
-            privateNetwork: args.network.networkSelfLink,
-            allocatedIpRange: args.network.allocatedIpRange,
-            sslMode: args.sslMode,
-            authorizedNetworks: [],
-          },
+          ipConfiguration: privateIpConfiguration(args.network, args.sslMode),
           backupConfiguration: {
             enabled: true,
             startTime: b.startTime,
@@ -256,14 +303,7 @@ export class PrimaryInstance extends pulumi.ComponentResource {
           },
           maintenanceWindow: { day: DAY_NUMBER[w.day], hour: w.hour, updateTrack: args.maintenanceUpdateTrack },
           denyMaintenancePeriod: deny ? { startDate: denyDate(deny.startDate), endDate: denyDate(deny.endDate), time: "00:00:00" } : undefined,
-          insightsConfig: {
-            queryInsightsEnabled: true,
-            queryPlansPerMinute: ins.queryPlansPerMinute,
-            queryStringLength: ins.queryStringLength,
-            recordApplicationTags: true,
-            // Client addresses identify users' sessions; Insights does not need them.
-            recordClientAddress: false,
-          },
+          insightsConfig: insightsConfig(ins),
           databaseFlags: toDatabaseFlags(args.flags),
           connectionPoolConfigs: connectionPoolConfigs(args.pooling),
         },

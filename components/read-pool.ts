@@ -5,8 +5,8 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { maxConnectionsOf, toDatabaseFlags, type FlagSet } from "../lib/database-flags";
-import { connectionPoolConfigs, instanceSettingsProblem, type PrimaryInstance } from "./primary-instance";
+import { maxConnectionsOf, type FlagSet } from "../lib/database-flags";
+import { instanceSettingsProblem, replicaSettings, type PrimaryInstance } from "./primary-instance";
 
 /** Read pools hold 1–20 nodes. Source: Cloud SQL "About read pools". */
 export const MAX_READ_POOL_NODES = 20;
@@ -92,30 +92,7 @@ export class ReadPool extends pulumi.ComponentResource {
         encryptionKeyName: this.encryptionKeyName,
         deletionProtection: true,
         settings: {
-          edition: p.edition,
-          tier: this.tier,
-          diskType: p.diskType,
-          diskSize: p.diskSizeGb,
-          diskAutoresize: true,
-          diskAutoresizeLimit: p.diskAutoresizeLimitGb,
-          userLabels: { ...p.labels, "replica-role": "read-pool" },
-          deletionProtectionEnabled: true,
-          ipConfiguration: {
-            ipv4Enabled: false,
-            privateNetwork: p.network.networkSelfLink,
-            allocatedIpRange: p.network.allocatedIpRange,
-            sslMode: p.sslMode,
-            authorizedNetworks: [],
-          },
-          insightsConfig: {
-            queryInsightsEnabled: true,
-            queryPlansPerMinute: p.insights.queryPlansPerMinute,
-            queryStringLength: p.insights.queryStringLength,
-            recordApplicationTags: true,
-            recordClientAddress: false,
-          },
-          databaseFlags: toDatabaseFlags(flags),
-          connectionPoolConfigs: connectionPoolConfigs(p.pooling),
+          ...replicaSettings(p, { tier: this.tier, role: "read-pool", flags }),
           readPoolAutoScaleConfig: autoscale
             ? {
                 enabled: true,

@@ -7,8 +7,8 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { maxConnectionsOf, toDatabaseFlags, type FlagSet } from "../lib/database-flags";
-import { connectionPoolConfigs, instanceSettingsProblem, type PrimaryInstance } from "./primary-instance";
+import { maxConnectionsOf, type FlagSet } from "../lib/database-flags";
+import { instanceSettingsProblem, replicaSettings, type PrimaryInstance } from "./primary-instance";
 
 /** Read weights are 0 (out of rotation) to 100, as lp-db:replicas allows. */
 export const MAX_READ_WEIGHT = 100;
@@ -92,32 +92,7 @@ export class ReadReplica extends pulumi.ComponentResource {
         encryptionKeyName: this.encryptionKeyName,
         deletionProtection: true,
         settings: {
-          edition: p.edition,
-          tier: this.tier,
-          availabilityType,
-          diskType: p.diskType,
-          // Cloud SQL refuses a replica with a smaller disk than its primary.
-          diskSize: p.diskSizeGb,
-          diskAutoresize: true,
-          diskAutoresizeLimit: p.diskAutoresizeLimitGb,
-          userLabels: { ...p.labels, "replica-role": this.disasterRecovery ? "dr" : "read" },
-          deletionProtectionEnabled: true,
-          ipConfiguration: {
-            ipv4Enabled: false,
-            privateNetwork: p.network.networkSelfLink,
-            allocatedIpRange: p.network.allocatedIpRange,
-            sslMode: p.sslMode,
-            authorizedNetworks: [],
-          },
-          insightsConfig: {
-            queryInsightsEnabled: true,
-            queryPlansPerMinute: p.insights.queryPlansPerMinute,
-            queryStringLength: p.insights.queryStringLength,
-            recordApplicationTags: true,
-            recordClientAddress: false,
-          },
-          databaseFlags: toDatabaseFlags(flags),
-          connectionPoolConfigs: connectionPoolConfigs(p.pooling),
+          ...replicaSettings(p, { tier: this.tier, availabilityType, role: this.disasterRecovery ? "dr" : "read", flags }),
         },
       },
       {
