@@ -2,7 +2,7 @@
  * Composition only: read the stack's configuration once, then wire the
  * components together. Every resource lives in a component under components/.
  */
-import { ConfigError, PROJECT, loadStackConfig } from "./config";
+import { loadStackConfig } from "./config";
 import { BackupBucket } from "./components/backup-bucket";
 import { RecoveryDrill, recoveryObjectivesOf } from "./components/recovery-drill";
 import { ScheduledExport } from "./components/scheduled-export";
@@ -12,116 +12,31 @@ import { SchemaMigrations } from "./components/schema-migrations";
 import { EncryptionKeys } from "./components/encryption";
 import { PrivateNetwork } from "./components/network";
 import { PrimaryInstance } from "./components/primary-instance";
-import { DATABASE_TIER_APIS, ProjectServices } from "./components/project-services";
+import { STACK_APIS, ProjectServices } from "./components/project-services";
 import { ReadPool } from "./components/read-pool";
 import { ReadReplica } from "./components/read-replica";
 import { Dashboard, type DashboardInstance } from "./components/dashboard";
 import { DatabaseAlerts } from "./components/database-alerts";
 import { LogMetrics } from "./components/log-metrics";
 import { NotificationChannels } from "./components/notification-channels";
-import { tierInfo } from "./lib/cloudsql-catalog";
-import { ConnectionBudgetError, MIGRATION_RUNNER_CONNECTIONS, PROD_MIN_CLIENT_CAPACITY, checkConnectionBudget } from "./lib/connection-budget";
-import { DatabaseFlagError, maxConnectionsOf, resolveFlags } from "./lib/database-flags";
+import { planCapacity } from "./lib/capacity-plan";
 
 const config = loadStackConfig();
 
 export const environment = config.environment;
 
 // ---------------------------------------------------------------------------
-// Database tier (issue 3): APIs, private network, CMEK, primary, replicas, read
+// Database tier: APIs, private network, CMEK, primary, replicas, read
 // pool, database and users, connection budget. Later sections use `services`,
 // `network`, `keys`, `primary`, `replicas`, `readPool` and `access`.
 
 const dbName = `${config.namePrefix}-${config.environment}`;
 
-/** Flags and the connection budget are checked before any resource exists; a refusal is a config error. */
-function checkedConfig<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof DatabaseFlagError) throw new ConfigError([`${PROJECT}:${what}: ${err.message}`]);
-    if (err instanceof ConnectionBudgetError) {
-      throw new ConfigError(err.problems.map((p) => `connection budget (${PROJECT}:appInstances, appPoolSize, appReadPercent, tier, poolMax*): ${p}`));
-    }
-    throw err;
-  }
-}
+// Flags and the connection budget are checked before any resource exists.
+const capacity = planCapacity(config);
+const { primaryFlags, replicaFlags, readPoolFlags, budget: connectionBudget } = capacity;
 
-const primaryFlags = checkedConfig("databaseFlags", () =>
-  resolveFlags({ tier: config.instance.tier, databaseName: config.database.name, overrides: config.instance.flags }),
-);
-const replicaFlags = Object.fromEntries(
-  Object.entries(config.replicas).map(([replicaName, r]) => [
-    replicaName,
-    checkedConfig(`replicas (${replicaName})`, () =>
-      resolveFlags({
-        tier: r.tier,
-        databaseName: config.database.name,
-        overrides: config.instance.flags,
-        instanceOverrides: r.flags,
-        primaryMaxConnections: maxConnectionsOf(primaryFlags),
-      }),
-    ),
-  ]),
-);
-const readPoolFlags = config.readPool
-  ? checkedConfig("databaseFlags", () =>
-      resolveFlags({
-        tier: config.instance.tier,
-        databaseName: config.database.name,
-        overrides: config.instance.flags,
-        primaryMaxConnections: maxConnectionsOf(primaryFlags),
-      }),
-    )
-  : undefined;
-
-const pooling = config.instance.pooling;
-const budgetPooling = pooling.enabled ? { maxClientConnections: pooling.maxClientConnections, maxPoolSize: pooling.maxPoolSize } : undefined;
-const vcpusOf = (tier: string) => tierInfo(tier)?.vcpus ?? 1;
-const connectionBudget = checkedConfig("appInstances", () =>
-  checkConnectionBudget({
-    appInstances: config.capacity.appInstances,
-    poolSizePerInstance: config.capacity.poolSizePerInstance,
-    readPercent: config.capacity.readPercent,
-    minClientCapacity: config.environment === "prod" ? PROD_MIN_CLIENT_CAPACITY : 0,
-    instances: [
-      {
-        name: "primary",
-        role: "primary",
-        readWeight: 0,
-        maxConnections: maxConnectionsOf(primaryFlags),
-        vcpus: vcpusOf(config.instance.tier),
-        nodes: 1,
-        pooling: budgetPooling,
-        otherConnections: MIGRATION_RUNNER_CONNECTIONS,
-      },
-      ...Object.entries(config.replicas).map(([replicaName, r]) => ({
-        name: replicaName,
-        role: "replica" as const,
-        readWeight: r.readWeight,
-        maxConnections: maxConnectionsOf(replicaFlags[replicaName]),
-        vcpus: vcpusOf(r.tier),
-        nodes: 1,
-        pooling: budgetPooling,
-      })),
-      ...(config.readPool && readPoolFlags
-        ? [
-            {
-              name: "read-pool",
-              role: "readPool" as const,
-              readWeight: config.readPool.nodeCount,
-              maxConnections: maxConnectionsOf(readPoolFlags),
-              vcpus: vcpusOf(config.instance.tier),
-              nodes: config.readPool.nodeCount,
-              pooling: budgetPooling,
-            },
-          ]
-        : []),
-    ],
-  }),
-);
-
-const services = new ProjectServices("db-services", { project: config.project, services: [...DATABASE_TIER_APIS] });
+const services = new ProjectServices("db-services", { project: config.project, services: [...STACK_APIS] });
 
 const network = new PrivateNetwork("db-network", {
   project: config.project,
@@ -164,7 +79,7 @@ const primary = new PrimaryInstance("db-primary", {
   backup: config.instance.backup,
   insights: config.instance.insights,
   flags: primaryFlags,
-  pooling,
+  pooling: config.instance.pooling,
   requires: services.forApis("sqladmin.googleapis.com"),
 });
 
@@ -208,7 +123,7 @@ const access = new DatabaseAccess("db-access", {
 });
 
 // ---------------------------------------------------------------------------
-// Schema migrations (issue 5): migrations/*.sql applied to the primary once it,
+// Schema migrations: migrations/*.sql applied to the primary once it,
 // the database, the migration user and the IAM logins exist; then partition
 // maintenance and the IAM login → group role reconcile. How `pulumi up` reaches
 // the private IP: docs/connectivity.md.
@@ -239,14 +154,9 @@ export const schema = {
 };
 
 // ---------------------------------------------------------------------------
-// Backup and recovery (issue 6): the CMEK export bucket, the scheduled
+// Backup and recovery: the CMEK export bucket, the scheduled
 // serverless exports, the recovery objectives, and (when enabled) the verified
 // point-in-time recovery drill. docs/runbook.md is the manual side.
-
-const backupServices = new ProjectServices("backup-services", {
-  project: config.project,
-  services: ["storage.googleapis.com", "cloudscheduler.googleapis.com", "workflows.googleapis.com"],
-});
 
 const backupBucket = new BackupBucket(
   "backup",
@@ -258,7 +168,7 @@ const backupBucket = new BackupBucket(
     softDeleteDays: config.backup.softDeleteDays,
     labels: config.labels,
     keyRotationDays: config.encryption.rotationDays,
-    requires: [...backupServices.forApis("storage.googleapis.com"), ...services.forApis("cloudkms.googleapis.com")],
+    requires: [...services.forApis("storage.googleapis.com"), ...services.forApis("cloudkms.googleapis.com")],
   },
 );
 
@@ -277,7 +187,7 @@ const scheduledExport = new ScheduledExport(
     roleIdPrefix: `lpDb_${config.environment}`,
     labels: config.labels,
     requires: [
-      ...backupServices.forApis("cloudscheduler.googleapis.com", "workflows.googleapis.com", "storage.googleapis.com"),
+      ...services.forApis("cloudscheduler.googleapis.com", "workflows.googleapis.com", "storage.googleapis.com"),
       ...services.forApis("iam.googleapis.com", "cloudresourcemanager.googleapis.com"),
       access.database,
     ],
@@ -362,10 +272,10 @@ export const connectionManifest = {
       }
     : null,
   pools: {
-    managedPooling: pooling.enabled,
-    poolMode: pooling.mode,
-    maxClientConnectionsPerInstance: pooling.maxClientConnections,
-    maxPoolSize: pooling.maxPoolSize,
+    managedPooling: config.instance.pooling.enabled,
+    poolMode: config.instance.pooling.mode,
+    maxClientConnectionsPerInstance: config.instance.pooling.maxClientConnections,
+    maxPoolSize: config.instance.pooling.maxPoolSize,
     appPoolSizePerInstance: config.capacity.poolSizePerInstance,
     appWritePoolPerInstance: connectionBudget.perAppInstance.write,
     appReadPoolPerInstance: connectionBudget.perAppInstance.read,
@@ -376,7 +286,7 @@ export const connectionManifest = {
 };
 
 // ---------------------------------------------------------------------------
-// Monitoring (issue 7): channels routed by severity, log-based metrics, one
+// Monitoring: channels routed by severity, log-based metrics, one
 // alert policy set per instance, and the dashboard, all from lib/metrics.ts.
 
 const monitoredInstances: Readonly<Record<string, DashboardInstance>> = {
@@ -384,24 +294,19 @@ const monitoredInstances: Readonly<Record<string, DashboardInstance>> = {
     instanceName: primary.instanceName,
     role: "primary",
     maxConnections: primary.maxConnections,
-    pooling: budgetPooling,
+    pooling: capacity.pooling,
     exportWorkflow: scheduledExport.workflow.name,
   },
   ...Object.fromEntries(
     Object.entries(replicas).map(([replicaName, r]) => [
       replicaName,
-      { instanceName: r.instanceName, role: "replica" as const, maxConnections: r.maxConnections, pooling: budgetPooling },
+      { instanceName: r.instanceName, role: "replica" as const, maxConnections: r.maxConnections, pooling: capacity.pooling },
     ]),
   ),
   ...(readPool
-    ? { "read-pool": { instanceName: readPool.instanceName, role: "replica" as const, maxConnections: readPool.maxConnections, pooling: budgetPooling } }
+    ? { "read-pool": { instanceName: readPool.instanceName, role: "replica" as const, maxConnections: readPool.maxConnections, pooling: capacity.pooling } }
     : {}),
 };
-
-const monitoringServices = new ProjectServices("monitoring-services", {
-  project: config.project,
-  services: ["monitoring.googleapis.com", "logging.googleapis.com"],
-});
 
 const channels = new NotificationChannels(
   "monitoring-channels",
@@ -416,7 +321,7 @@ const channels = new NotificationChannels(
         : undefined,
     labels: config.labels,
   },
-  { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
+  { dependsOn: services.forApis("monitoring.googleapis.com") },
 );
 
 const logMetrics = new LogMetrics(
@@ -426,7 +331,7 @@ const logMetrics = new LogMetrics(
     prefix: dbName,
     databaseIds: Object.values(monitoredInstances).map((i) => `${config.project}:${i.instanceName}`),
   },
-  { dependsOn: monitoringServices.forApis("logging.googleapis.com") },
+  { dependsOn: services.forApis("logging.googleapis.com") },
 );
 
 /** Alert policies by instance key (primary, replica names, read-pool). */
@@ -447,7 +352,7 @@ const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
         alertsDocUrl: config.monitoring.alertsDocUrl,
         labels: config.labels,
       },
-      { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
+      { dependsOn: services.forApis("monitoring.googleapis.com") },
     ),
   ]),
 );
@@ -455,7 +360,7 @@ const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
 const dashboard = new Dashboard(
   "monitoring-dashboard",
   { project: config.project, displayName: `${dbName} database tier`, instances: monitoredInstances, logMetrics },
-  { dependsOn: monitoringServices.forApis("monitoring.googleapis.com") },
+  { dependsOn: services.forApis("monitoring.googleapis.com") },
 );
 
 export const monitoring = {

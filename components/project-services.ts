@@ -5,8 +5,12 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-/** APIs the database tier itself calls (Cloud SQL, networking, KMS, Secret Manager, IAM). */
-export const DATABASE_TIER_APIS = Object.freeze([
+/**
+ * Every API the stack calls, enabled once: the database tier (Cloud SQL,
+ * networking, KMS, Secret Manager, IAM), backups (Cloud Storage, Cloud
+ * Scheduler, Workflows) and monitoring (Cloud Monitoring, Cloud Logging).
+ */
+export const STACK_APIS = Object.freeze([
   "sqladmin.googleapis.com",
   "compute.googleapis.com",
   "servicenetworking.googleapis.com",
@@ -14,6 +18,11 @@ export const DATABASE_TIER_APIS = Object.freeze([
   "secretmanager.googleapis.com",
   "iam.googleapis.com",
   "cloudresourcemanager.googleapis.com",
+  "storage.googleapis.com",
+  "cloudscheduler.googleapis.com",
+  "workflows.googleapis.com",
+  "monitoring.googleapis.com",
+  "logging.googleapis.com",
 ] as const);
 
 const API_NAME = /^[a-z][a-z0-9-]*\.googleapis\.com$/;

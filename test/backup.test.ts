@@ -188,13 +188,13 @@ describe.each(stacks)("%s: scheduled exports", (stack) => {
 
 describe.each(stacks)("%s: ordering", (stack) => {
   test.each([
-    ["backup-keyring", T.keyRing, ["backup-services-storage", "db-services-cloudkms"]],
-    ["backup-bucket", T.bucket, ["backup-services-storage", "backup-storage-agent-key"]],
+    ["backup-keyring", T.keyRing, ["db-services-storage", "db-services-cloudkms"]],
+    ["backup-bucket", T.bucket, ["db-services-storage", "backup-storage-agent-key"]],
     ["backup-export-runner", T.account, ["db-services-iam"]],
     ["backup-export-export-role", T.customRole, ["db-services-iam"]],
-    ["backup-export-workflow", T.workflow, ["backup-services-workflows"]],
-    ["backup-export-job", T.job, ["backup-services-cloudscheduler", "backup-export-trigger-invoker"]],
-    ["backup-export-sql-writer", T.bucketMember, ["backup-services-storage"]],
+    ["backup-export-workflow", T.workflow, ["db-services-workflows"]],
+    ["backup-export-job", T.job, ["db-services-cloudscheduler", "backup-export-trigger-invoker"]],
+    ["backup-export-sql-writer", T.bucketMember, ["db-services-storage"]],
   ] as const)("%s waits for %s's prerequisites", (name, type, prerequisites) => {
     expect(runs[stack].recorder.get(type, name).dependsOn).toEqual(expect.arrayContaining([...prerequisites]));
   });

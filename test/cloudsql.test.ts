@@ -10,7 +10,7 @@ import { DatabaseAccess, IAM_LOGIN_ROLES, type DatabaseAccessArgs } from "../com
 import { ENCRYPTER_DECRYPTER_ROLE, EncryptionKeys, MAX_ROTATION_DAYS, type EncryptionKeysArgs } from "../components/encryption";
 import { PrivateNetwork, type PrivateNetworkArgs } from "../components/network";
 import { PrimaryInstance, SECURE_SSL_MODES, type PrimaryInstanceArgs } from "../components/primary-instance";
-import { DATABASE_TIER_APIS, ProjectServices } from "../components/project-services";
+import { STACK_APIS, ProjectServices } from "../components/project-services";
 import { ReadPool, type ReadPoolArgs } from "../components/read-pool";
 import { ReadReplica, type ReadReplicaArgs } from "../components/read-replica";
 import { resolveFlags } from "../lib/database-flags";
@@ -185,10 +185,11 @@ describe.each(["prod", "staging"])("stack %s", (stack) => {
     expect(settingsOf(primaryOf()).ipConfiguration.privateNetwork).toBe(conn.inputs.network);
   });
 
-  test("every API the tier uses is enabled and never disabled on destroy", () => {
+  test("every API the stack uses is enabled once and never disabled on destroy", () => {
     const services = run.recorder.ofType("gcp:projects/service:Service");
     const tier = services.filter((s) => s.parent === "db-services");
-    expect(tier.map((s) => s.inputs.service).sort()).toEqual([...DATABASE_TIER_APIS].sort());
+    expect(services).toHaveLength(tier.length);
+    expect(tier.map((s) => s.inputs.service).sort()).toEqual([...STACK_APIS].sort());
     for (const s of services) expect(s.inputs.disableOnDestroy, s.name).toBe(false);
     for (const m of run.recorder.ofType("gcp:projects/iAMMember:IAMMember").filter((r) => r.parent === "db-access")) {
       expect(m.dependsOn, m.name).toEqual(expect.arrayContaining(["db-services-iam", "db-services-cloudresourcemanager"]));
