@@ -2,16 +2,14 @@
  * `npm run plan` evaluates the pack: a stack file that breaks a mandatory policy
  * makes it print the violation with its resource and remediation and exit 3.
  */
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ROOT } from "../lib/mock-runtime";
+import { plan } from "../test/harness/plan";
 import { cloudsqlBackups } from "./cloudsql-backups";
 
-const run = promisify(execFile);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lp-policy-plan-"));
 const noPitr = path.join(tmp, "Pulumi.staging-no-pitr.yaml");
 
@@ -21,19 +19,6 @@ beforeAll(() => {
   fs.writeFileSync(noPitr, `${staging.trimEnd()}\n  lp-db:pointInTimeRecovery: false\n`);
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function plan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("node", ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], {
-      cwd: ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test("a stack without point-in-time recovery exits 3, naming the resource, the violation and the remediation", async () => {
   const { code, stdout, stderr } = await plan(["--stack", "staging", "--stack-file", noPitr]);

@@ -1,28 +1,12 @@
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import { afterAll, describe, expect, test } from "vitest";
 import { ROOT } from "../lib/mock-runtime";
+import { plan } from "./harness/plan";
 
-const run = promisify(execFile);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lp-plan-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Runs `npm run plan` as a reviewer would, in a child process. */
-async function plan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("node", ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], {
-      cwd: ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe("npm run plan", () => {
   test("--json prints { type, name, parent, inputs } rows with secrets masked", async () => {
