@@ -88,17 +88,11 @@ export interface Drift {
   readonly checksumMismatch: string[];
 }
 
+/** The session fields of the provider's inputs: those of lib/pg-connect's target (the timeout comes from `tuning`). */
+type SessionInputs = Pick<PgTarget, "host" | "port" | "connector" | "database" | "user" | "password" | "serverCa" | "serverName" | "allowPlaintext">;
+
 /** The provider's inputs, as plain values (what the engine hands the provider). */
-export interface SchemaMigrationsInputs {
-  readonly host: string;
-  readonly port?: number;
-  readonly connector?: ConnectorTarget;
-  readonly database: string;
-  readonly user: string;
-  readonly password?: string;
-  readonly serverCa?: string;
-  readonly serverName?: string;
-  readonly allowPlaintext?: boolean;
+export interface SchemaMigrationsInputs extends SessionInputs {
   readonly migrations: readonly MigrationInput[];
   readonly memberships: Readonly<Record<string, readonly string[]>>;
   readonly maintenance: MaintenanceSettings;
