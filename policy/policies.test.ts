@@ -8,12 +8,11 @@ import * as path from "path";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import { describe, expect, test } from "vitest";
 import { SECRET, UNKNOWN, type RecordedResource } from "../lib/mock-runtime";
+import { set, type Inputs } from "../test/harness/inputs";
 import { CIS_POSTGRES_FLAGS } from "./cloudsql-cis-flags";
 import { TYPES } from "./common";
 import { evaluate, toPolicyResources, UNKNOWN_VALUE, type EvaluateOptions, type Finding } from "./offline";
 import { PACK_NAME, policies, type PackPolicy } from "./policies";
-
-type Inputs = Record<string, unknown>;
 
 function rec(type: string, name: string, inputs: Inputs, extra: Partial<RecordedResource> = {}): RecordedResource {
   return {
@@ -120,14 +119,6 @@ function stackWith(name: string, edit: (inputs: Inputs, r: RecordedResource) => 
     const extra = edit(plainInputs, r) ?? {};
     return { ...r, inputs, plainInputs, ...extra };
   });
-}
-
-function set(obj: Inputs, path: string, value: unknown): void {
-  const keys = path.split(".");
-  let node = obj;
-  for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Inputs;
-  if (value === undefined) delete node[keys[keys.length - 1]];
-  else node[keys[keys.length - 1]] = value;
 }
 
 function byName(name: string): PackPolicy {

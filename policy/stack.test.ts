@@ -5,11 +5,10 @@
  * registered resources where it does not — each produce the expected violation.
  */
 import { beforeAll, describe, expect, test } from "vitest";
+import { set, type Inputs } from "../test/harness/inputs";
 import { runStack, type RecordedResource } from "../test/harness/stack";
 import { TYPES } from "./common";
 import { evaluate, formatFindings, type Finding } from "./offline";
-
-type Inputs = Record<string, unknown>;
 
 const recorded: Record<string, readonly RecordedResource[]> = {};
 
@@ -93,14 +92,6 @@ function edit(r: RecordedResource, type: string, change: (inputs: Inputs) => unk
   const inputs = structuredClone(r.plainInputs);
   if (change(inputs) === false) return r;
   return { ...r, inputs, plainInputs: inputs, ...extra };
-}
-
-function set(obj: Inputs, path: string, value: unknown): void {
-  const keys = path.split(".");
-  let node = obj;
-  for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Inputs;
-  if (value === undefined) delete node[keys[keys.length - 1]];
-  else node[keys[keys.length - 1]] = value;
 }
 
 describe("bad resources the components could register (prod)", () => {
