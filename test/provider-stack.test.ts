@@ -29,8 +29,11 @@ describe.each(["prod", "staging"])("stack %s", (stack) => {
 
     expect(schema.inputs.password).toBe(SECRET);
     expect(schema.plainInputs.password).toEqual(migrationUser!.plainInputs.password);
-    expect(schema.inputs.host).toBe(primary!.plainInputs.privateIpAddress ?? schema.inputs.host);
-    expect(schema.inputs.serverCa).toMatch(/BEGIN CERTIFICATE/);
+    // host and serverCa are outputs of the primary (lib/mock-runtime COMPUTED: a mock private IP, a CA naming the instance).
+    expect(schema.propertyDependencies.host).toEqual([primary!.name]);
+    expect(schema.inputs.host).toMatch(/^10\.20\.0\.\d+$/);
+    expect(schema.propertyDependencies.serverCa).toEqual([primary!.name]);
+    expect(schema.inputs.serverCa).toContain(`MOCK-${primary!.name}\n`);
     expect(schema.inputs.allowPlaintext).toBe(false);
     expect(schema.inputs.database).toBe(database.inputs.name);
     expect(schema.inputs.user).toBe(migrationUser!.inputs.name);
