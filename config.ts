@@ -18,6 +18,7 @@ import {
   tierInfo,
   type Edition,
 } from "./lib/cloudsql-catalog";
+import { MAX_KEY_ROTATION_DAYS, MAX_PSA_PREFIX, MAX_READ_POOL_NODES, MAX_RETAINED_BACKUPS, MIN_PSA_PREFIX } from "./lib/limits";
 
 /** The Pulumi project name, which is also the config namespace. */
 export const PROJECT = "lp-db";
@@ -26,20 +27,11 @@ export const PROJECT = "lp-db";
 export const PROD_MIN_READ_REPLICAS = 2;
 /** Most read replicas one Cloud SQL primary may have. Source: Cloud SQL "About replication", quotas. */
 export const MAX_READ_REPLICAS = 10;
-/** Read pools hold 1–20 nodes. Source: Cloud SQL "About read pools". */
-export const MAX_READ_POOL_NODES = 20;
-/** KMS keys must rotate at least this often. Source: CIS GCP Foundations 1.10. */
-export const MAX_KEY_ROTATION_DAYS = 90;
-/** Cloud SQL keeps 1–365 automated backups. Source: Cloud SQL "About backups". */
-export const MAX_RETAINED_BACKUPS = 365;
 /** Cloud SQL disk size limits, GB. Source: Cloud SQL "Quotas and limits" (64 TB). */
 export const MIN_DISK_GB = 10;
 export const MAX_DISK_GB = 65_536;
 /** A prod stack keeps at least this many days of PITR logs, so a Monday can recover last Friday. */
 export const PROD_MIN_LOG_RETENTION_DAYS = 7;
-/** Cloud SQL's allocated PSA range must be /8 to /24. Source: "Configure private services access". */
-export const MIN_PSA_PREFIX = 8;
-export const MAX_PSA_PREFIX = 24;
 
 export type Environment = "prod" | "staging";
 export type SslMode = "ENCRYPTED_ONLY" | "TRUSTED_CLIENT_CERTIFICATE_REQUIRED";

@@ -8,9 +8,10 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { MAX_KEY_ROTATION_DAYS } from "../lib/limits";
 
-/** Keys rotate at least this often. Source: CIS GCP Foundations Benchmark 1.10. */
-export const MAX_ROTATION_DAYS = 90;
+/** Keys rotate at least this often (lib/limits.ts, CIS GCP Foundations Benchmark 1.10). */
+export const MAX_ROTATION_DAYS = MAX_KEY_ROTATION_DAYS;
 const SECONDS_PER_DAY = 86_400;
 /** The role that lets a service agent use a key. */
 export const ENCRYPTER_DECRYPTER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter";

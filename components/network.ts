@@ -7,10 +7,8 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { MAX_PSA_PREFIX, MIN_PSA_PREFIX } from "../lib/limits";
 
-/** Cloud SQL's allocated range must be /8 to /24. Source: Cloud SQL "Configure private services access". */
-export const MIN_PSA_PREFIX = 8;
-export const MAX_PSA_PREFIX = 24;
 
 const NETWORK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const NETWORK_PATH = /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[^/]+\/global\/networks\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;

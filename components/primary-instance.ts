@@ -9,6 +9,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { MAX_LOG_RETENTION_DAYS, tierInfo, type Edition } from "../lib/cloudsql-catalog";
 import { maxConnectionsOf, toDatabaseFlags, type FlagSet } from "../lib/database-flags";
+import { MAX_RETAINED_BACKUPS } from "../lib/limits";
 import type { EncryptionKeys } from "./encryption";
 import type { PrivateNetwork } from "./network";
 
@@ -20,8 +21,7 @@ export type DayOfWeek = "MON" | "TUE" | "WED" | "THU" | "FRI" | "SAT" | "SUN";
 export const SECURE_SSL_MODES: readonly SslMode[] = Object.freeze(["ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"]);
 /** Cloud SQL numbers maintenance days 1 (Monday) to 7 (Sunday). */
 const DAY_NUMBER: Readonly<Record<DayOfWeek, number>> = Object.freeze({ MON: 1, TUE: 2, WED: 3, THU: 4, FRI: 5, SAT: 6, SUN: 7 });
-/** Cloud SQL keeps 1–365 automated backups and keeps a final backup 1–365 days. Source: Cloud SQL "About backups". */
-export const MAX_RETAINED_BACKUPS = 365;
+/** Cloud SQL keeps a final backup 1–365 days. Source: Cloud SQL "About backups". */
 export const MAX_FINAL_BACKUP_RETENTION_DAYS = 365;
 /** A final backup outlives the instance by 30 days by default: long enough to notice a mistaken delete over a month-end. */
 export const DEFAULT_FINAL_BACKUP_RETENTION_DAYS = 30;

@@ -6,10 +6,9 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { maxConnectionsOf, type FlagSet } from "../lib/database-flags";
+import { MAX_READ_POOL_NODES } from "../lib/limits";
 import { instanceSettingsProblem, replicaSettings, type PrimaryInstance } from "./primary-instance";
 
-/** Read pools hold 1–20 nodes. Source: Cloud SQL "About read pools". */
-export const MAX_READ_POOL_NODES = 20;
 /** Autoscaling keeps average CPU near half, leaving room for a node's failure. Cloud SQL allows 0.1–0.9 ("Read pool autoscaling"). */
 export const AUTOSCALE_CPU_TARGET = 0.5;
 /** Cooldowns between scaling steps, seconds; Cloud SQL's documented example values ("Read pool autoscaling"). */
