@@ -16,8 +16,9 @@ import {
   TIER_HELP,
   databaseVersion,
   tierInfo,
-  type Edition,
 } from "./lib/cloudsql-catalog";
+// Type-only: reading config loads no component (nor @pulumi/gcp).
+import type { DayOfWeek, PrimaryInstanceArgs } from "./components/primary-instance";
 import { MAX_KEY_ROTATION_DAYS, MAX_PSA_PREFIX, MAX_READ_POOL_NODES, MAX_RETAINED_BACKUPS, MIN_PSA_PREFIX } from "./lib/limits";
 
 /** The Pulumi project name, which is also the config namespace. */
@@ -34,9 +35,6 @@ export const MAX_DISK_GB = 65_536;
 export const PROD_MIN_LOG_RETENTION_DAYS = 7;
 
 export type Environment = "prod" | "staging";
-export type SslMode = "ENCRYPTED_ONLY" | "TRUSTED_CLIENT_CERTIFICATE_REQUIRED";
-export type PoolMode = "transaction" | "session";
-export type DayOfWeek = "MON" | "TUE" | "WED" | "THU" | "FRI" | "SAT" | "SUN";
 
 /** One read replica, keyed by its stable name in {@link StackConfig.replicas}. */
 export interface ReplicaConfig {
@@ -77,34 +75,26 @@ export interface StackConfig {
     readonly existingKeys: Readonly<Record<string, string>>;
     readonly rotationDays: number;
   };
-  readonly instance: {
-    readonly databaseVersion: string;
-    readonly edition: Edition;
-    readonly tier: string;
-    readonly availabilityType: "REGIONAL" | "ZONAL";
-    readonly diskType: "PD_SSD" | "PD_HDD";
-    readonly diskSizeGb: number;
-    readonly diskAutoresizeLimitGb: number;
-    readonly sslMode: SslMode;
-    readonly maintenanceWindow: { readonly day: DayOfWeek; readonly hour: number };
-    readonly maintenanceUpdateTrack: "canary" | "stable" | "week5";
-    readonly denyMaintenancePeriod?: { readonly startDate: string; readonly endDate: string };
-    readonly backup: {
-      readonly startTime: string;
-      readonly location?: string;
-      readonly pointInTimeRecovery: boolean;
-      readonly transactionLogRetentionDays: number;
-      readonly retainedBackups: number;
-    };
-    readonly insights: { readonly queryPlansPerMinute: number; readonly queryStringLength: number };
+  /** The primary's settings: PrimaryInstance's own args, but flags as overrides of the named flag set. */
+  readonly instance: Pick<
+    PrimaryInstanceArgs,
+    | "databaseVersion"
+    | "edition"
+    | "tier"
+    | "availabilityType"
+    | "diskType"
+    | "diskSizeGb"
+    | "diskAutoresizeLimitGb"
+    | "sslMode"
+    | "maintenanceWindow"
+    | "maintenanceUpdateTrack"
+    | "denyMaintenancePeriod"
+    | "backup"
+    | "insights"
+    | "pooling"
+  > & {
     /** Flags that override or add to the named flag set. */
     readonly flags: Readonly<Record<string, string>>;
-    readonly pooling: {
-      readonly enabled: boolean;
-      readonly mode: PoolMode;
-      readonly maxClientConnections: number;
-      readonly maxPoolSize: number;
-    };
   };
   readonly replicas: Readonly<Record<string, ReplicaConfig>>;
   readonly readPool?: { readonly nodeCount: number; readonly maxNodeCount: number };
