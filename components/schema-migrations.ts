@@ -475,6 +475,10 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
       memberships: args.memberships,
       maintenance: args.maintenance,
     });
+    // Refuse before `super`: a throw after it would leave a registered resource half-defined in the engine.
+    if (problems.length > 0) {
+      throw new pulumi.ResourceError(`SchemaMigrations ${name}: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`, opts.parent);
+    }
     const props: Record<string, unknown> = {
       host: args.host,
       port: args.port,
@@ -504,8 +508,5 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
       SCHEMA_MIGRATIONS_MODULE,
       SCHEMA_MIGRATIONS_KIND,
     );
-    if (problems.length > 0) {
-      throw new pulumi.ResourceError(`SchemaMigrations ${name}: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`, this);
-    }
   }
 }

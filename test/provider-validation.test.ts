@@ -58,8 +58,15 @@ describe("validateInputs", () => {
     expect(validateInputs({ ...valid, host: UNKNOWN_SENTINEL, database: UNKNOWN_SENTINEL, user: UNKNOWN_SENTINEL, memberships: UNKNOWN_SENTINEL as never })).toEqual([]);
   });
 
-  test("the constructor refuses invalid migrations with a ResourceError naming the property", async () => {
+  test("the constructor refuses invalid migrations with a ResourceError naming the property, before registering anything", async () => {
     await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "lp-db", "validation", false);
+    const monitor = settings.getMonitor() as unknown as { registerResource(req: { getName(): string }, cb: (...args: unknown[]) => void): void };
+    const original = monitor.registerResource.bind(monitor);
+    const registered: string[] = [];
+    monitor.registerResource = (req, cb) => {
+      registered.push(req.getName());
+      original(req, cb);
+    };
     expect(
       () =>
         new SchemaMigrations("bad", {
@@ -73,6 +80,8 @@ describe("validateInputs", () => {
           maintenance: { monthsAhead: 3, retentionMonths: {} },
         }),
     ).toThrow(/SchemaMigrations bad: migrations\[1\]: 0001_a\.sql must come after 0002_b\.sql/);
+    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    expect(registered).toEqual([]);
   });
 });
 
