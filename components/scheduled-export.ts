@@ -14,14 +14,27 @@
  *
  * Privileges, smallest that work:
  * - the workflow runs as its own service account with a custom role holding
- *   only `cloudsql.instances.export` (and `cloudsql.instances.get`, to poll
- *   the export operation). roles/cloudsql.viewer lacks export; the predefined
- *   roles that have it (cloudsql.editor, cloudsql.admin) also restart, patch
- *   and import. Cloud SQL has no per-instance IAM policy, so the grant is a
- *   project binding narrowed by an IAM condition to this one instance;
+ *   only `cloudsql.instances.export`. roles/cloudsql.viewer lacks export; the
+ *   predefined roles that have it (cloudsql.editor, cloudsql.admin) also
+ *   restart, patch and import. Cloud SQL has no per-instance IAM policy, so the
+ *   grant is a project binding narrowed by an IAM condition to this one instance;
+ * - polling the export operation (the connector's `operations.get`,
+ *   `GET /v1/projects/{project}/operations/{operation}`) needs
+ *   `cloudsql.instances.get`, checked against the project, not the instance:
+ *   the request names no instance, and Cloud SQL's permission table lists
+ *   "Get the operations of a project: cloudsql.instances.get" (Cloud SQL
+ *   "Required permissions for common tasks", iam-permissions). Under the
+ *   instance condition that check would fail with 403 after the export had
+ *   already started, so `cloudsql.instances.get` is a second custom role bound
+ *   without a condition: read-only instance metadata, no data, no changes;
  * - Scheduler uses a second service account that may only start workflow
- *   executions (roles/workflows.invoker). Workflows has no per-workflow IAM
- *   policy either, so that grant is necessarily project-level;
+ *   executions (roles/workflows.invoker). That grant is necessarily
+ *   project-level: Workflows IAM's lowest grantable resource is the project
+ *   (IAM "Workflows roles and permissions": "Lowest-level resources where you
+ *   can grant this role: Project"), and workflows.googleapis.com is not among
+ *   the services that recognise resource attributes in IAM Conditions (IAM
+ *   "Resource attributes for IAM Conditions"), so a resource.name condition
+ *   cannot narrow it to one workflow;
  * - Cloud SQL's own service account (which writes the export file) gets
  *   roles/storage.objectCreator on the bucket only: it can create objects,
  *   not read, list, overwrite or delete them.
@@ -46,8 +59,14 @@ export const TRIGGER_ATTEMPT_DEADLINE = "180s";
 /** Scheduler retries a failed start this many times. */
 export const TRIGGER_RETRY_COUNT = 3;
 
-/** The custom role's permissions: export, and read the instance to poll the export operation. */
-export const EXPORT_PERMISSIONS: readonly string[] = Object.freeze(["cloudsql.instances.export", "cloudsql.instances.get"]);
+/** The export role's permissions, granted on the one exported instance (IAM condition). */
+export const EXPORT_PERMISSIONS: readonly string[] = Object.freeze(["cloudsql.instances.export"]);
+
+/**
+ * The poll role's permissions, granted without a condition: `operations.get`
+ * is authorised against the project, not the instance (see the file comment).
+ */
+export const POLL_PERMISSIONS: readonly string[] = Object.freeze(["cloudsql.instances.get"]);
 
 /** The role that lets the trigger account start executions of a workflow. */
 export const WORKFLOW_INVOKER_ROLE = "roles/workflows.invoker";
@@ -144,8 +163,10 @@ export class ScheduledExport extends pulumi.ComponentResource {
   readonly runnerServiceAccount: gcp.serviceaccount.Account;
   /** Identity Cloud Scheduler uses to start the workflow. */
   readonly triggerServiceAccount: gcp.serviceaccount.Account;
-  /** The custom role holding only the export permissions. */
+  /** The custom role holding only the export permission (bound to the one instance). */
   readonly exportRole: gcp.projects.IAMCustomRole;
+  /** The custom role holding only what polling the export operation needs (bound on the project). */
+  readonly pollRole: gcp.projects.IAMCustomRole;
   /** The workflow that runs the exports. */
   readonly workflow: gcp.workflows.Workflow;
   /** The scheduler job. */
@@ -185,8 +206,18 @@ export class ScheduledExport extends pulumi.ComponentResource {
       {
         roleId: `${args.roleIdPrefix}CloudSqlExport`,
         title: "Cloud SQL export only",
-        description: "Start a Cloud SQL export and poll its operation; nothing else.",
+        description: "Start a Cloud SQL export; nothing else.",
         permissions: [...EXPORT_PERMISSIONS],
+      },
+      { parent: this, dependsOn: requires },
+    );
+    this.pollRole = new gcp.projects.IAMCustomRole(
+      `${name}-poll-role`,
+      {
+        roleId: `${args.roleIdPrefix}CloudSqlExportPoll`,
+        title: "Cloud SQL export polling only",
+        description: "Read Cloud SQL operations (cloudsql.instances.get) to wait for an export; nothing else.",
+        permissions: [...POLL_PERMISSIONS],
       },
       { parent: this, dependsOn: requires },
     );
@@ -203,6 +234,12 @@ export class ScheduledExport extends pulumi.ComponentResource {
           expression: pulumi.interpolate`resource.type == "sqladmin.googleapis.com/Instance" && resource.name == "projects/${args.project}/instances/${args.instanceName}"`,
         },
       },
+      { parent: this, dependsOn: requires },
+    );
+    // No condition: operations.get is checked against the project, so an instance condition would deny the poll (file comment).
+    new gcp.projects.IAMMember(
+      `${name}-runner-poll`,
+      { project: args.project, role: this.pollRole.name, member: this.runnerServiceAccount.member },
       { parent: this, dependsOn: requires },
     );
 
@@ -232,7 +269,7 @@ export class ScheduledExport extends pulumi.ComponentResource {
       { parent: this, dependsOn: requires },
     );
 
-    // Workflows has no per-workflow IAM policy, so starting executions is granted on the project.
+    // Project-level on purpose: Workflows IAM is grantable on the project only and takes no resource conditions (file comment).
     const invoker = new gcp.projects.IAMMember(
       `${name}-trigger-invoker`,
       { project: args.project, role: WORKFLOW_INVOKER_ROLE, member: this.triggerServiceAccount.member },

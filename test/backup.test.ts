@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { parseStackConfig, type StackConfig } from "../config";
 import { loadStackValues, runProgram, type RecordedResource, type RunResult } from "../lib/mock-runtime";
 import { BackupBucket, MIN_STORAGE_DAYS, kmsLocationFor, storageTransitions, type BackupBucketArgs } from "../components/backup-bucket";
-import { BUCKET_WRITER_ROLE, EXPORT_PERMISSIONS, ScheduledExport, WORKFLOW_INVOKER_ROLE, exportWorkflowSource, type ScheduledExportArgs } from "../components/scheduled-export";
+import { BUCKET_WRITER_ROLE, EXPORT_PERMISSIONS, POLL_PERMISSIONS, ScheduledExport, WORKFLOW_INVOKER_ROLE, exportWorkflowSource, type ScheduledExportArgs } from "../components/scheduled-export";
 import { RecoveryDrill, recoveryObjectivesOf, type RecoveryDrillArgs } from "../components/recovery-drill";
 import { promiseOf, runStack, SECRET, type MockRecorder } from "./harness/stack";
 
@@ -169,12 +169,17 @@ describe.each(stacks)("%s: scheduled exports", (stack) => {
     const instance = `${c.namePrefix}-${stack}`;
     expect(grants.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
       { name: "backup-export-runner-export", type: T.projectMember, role: `projects/${c.project}/roles/lpDb_${stack}CloudSqlExport`, on: `project ${c.project}`, condition: `resource.type == "sqladmin.googleapis.com/Instance" && resource.name == "projects/${c.project}/instances/${instance}"` },
+      // operations.get is authorised on the project: an instance condition here would 403 the poll mid-export.
+      { name: "backup-export-runner-poll", type: T.projectMember, role: `projects/${c.project}/roles/lpDb_${stack}CloudSqlExportPoll`, on: `project ${c.project}`, condition: null },
       { name: "backup-export-sql-writer", type: T.bucketMember, role: BUCKET_WRITER_ROLE, on: `bucket ${c.project}-${instance}-exports`, condition: null },
       { name: "backup-export-trigger-invoker", type: T.projectMember, role: WORKFLOW_INVOKER_ROLE, on: `project ${c.project}`, condition: null },
       { name: "backup-storage-agent-key", type: T.keyMember, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", on: "key", condition: null },
     ]);
     expect(get(T.customRole, "backup-export-export-role").inputs.permissions).toEqual([...EXPORT_PERMISSIONS]);
-    expect(EXPORT_PERMISSIONS).toEqual(["cloudsql.instances.export", "cloudsql.instances.get"]);
+    expect(get(T.customRole, "backup-export-poll-role").inputs.permissions).toEqual([...POLL_PERMISSIONS]);
+    // The conditioned role holds export only; the unconditioned one only the read that polling needs.
+    expect(EXPORT_PERMISSIONS).toEqual(["cloudsql.instances.export"]);
+    expect(POLL_PERMISSIONS).toEqual(["cloudsql.instances.get"]);
   });
 
   test("Cloud SQL's own service account writes the export files: object create on the bucket, nothing more", () => {
@@ -192,6 +197,7 @@ describe.each(stacks)("%s: ordering", (stack) => {
     ["backup-bucket", T.bucket, ["db-services-storage", "backup-storage-agent-key"]],
     ["backup-export-runner", T.account, ["db-services-iam"]],
     ["backup-export-export-role", T.customRole, ["db-services-iam"]],
+    ["backup-export-poll-role", T.customRole, ["db-services-iam"]],
     ["backup-export-workflow", T.workflow, ["db-services-workflows"]],
     ["backup-export-job", T.job, ["db-services-cloudscheduler", "backup-export-trigger-invoker"]],
     ["backup-export-sql-writer", T.bucketMember, ["db-services-storage"]],
@@ -362,8 +368,8 @@ describe("the recovery drill", () => {
 
 describe("inventory", () => {
   test.each([
-    ["prod", { bucket: 1, keyRing: 1, key: 1, keyMember: 1, bucketMember: 1, projectMember: 2, customRole: 1, account: 2, workflow: 1, job: 1 }],
-    ["staging", { bucket: 1, keyRing: 1, key: 1, keyMember: 1, bucketMember: 1, projectMember: 2, customRole: 1, account: 2, workflow: 1, job: 1 }],
+    ["prod", { bucket: 1, keyRing: 1, key: 1, keyMember: 1, bucketMember: 1, projectMember: 3, customRole: 2, account: 2, workflow: 1, job: 1 }],
+    ["staging", { bucket: 1, keyRing: 1, key: 1, keyMember: 1, bucketMember: 1, projectMember: 3, customRole: 2, account: 2, workflow: 1, job: 1 }],
   ] as const)("%s: backup resources by type", (stack, expected) => {
     const r = runs[stack].recorder;
     const mine = [...descendants(r, "backup"), ...descendants(r, "backup-export")];
