@@ -17,10 +17,8 @@
  *   - On Cloud SQL a database made through the API is owned by cloudsqlsuperuser;
  *     here the migrator owns it, which gives the same rights via membership.
  */
-import { afterAll, beforeAll, expect } from "vitest";
 import type { ClientConfig } from "pg";
-import * as path from "path";
-import { createDatabase, dropDatabase, serverConfig, withClient } from "./db";
+import { createDatabase, serverConfig, withClient } from "./db";
 
 /** The emulated Cloud SQL `postgres`-like user (test-only password). */
 export const MIGRATOR = { name: "lp_migrator", password: "migrator-test-only" } as const;
@@ -64,20 +62,4 @@ export function migratorConfig(database: string): ClientConfig {
 /** Connection settings for any login role on `database`. */
 export function loginConfig(database: string, user: string, password: string): ClientConfig {
   return { ...serverConfig(database), user, password };
-}
-
-/** Gives the calling test file a Cloud SQL-like database; returns a getter for its name. */
-export function useCloudSqlDatabase(): () => string {
-  let name: string | undefined;
-  beforeAll(async () => {
-    const file = expect.getState().testPath ?? "test";
-    name = await createCloudSqlDatabase(path.basename(file).replace(/\.test\.ts$/, ""));
-  });
-  afterAll(async () => {
-    if (name) await dropDatabase(name);
-  });
-  return () => {
-    if (!name) throw new Error("useCloudSqlDatabase: the database exists only inside tests");
-    return name;
-  };
 }
