@@ -2,7 +2,11 @@
  * The recovery drill: a point-in-time clone of the primary, verified.
  *
  * 1. A clock resource records when the drill started (just before the clone
- *    is requested).
+ *    is requested). The clone is named after the clock (`<source>-<clock id>`),
+ *    so a new clock always means a new clone; and the clock's trigger holds
+ *    everything that would replace the clone (source, point in time, run id,
+ *    project, region, version, key, IP range), so a new clone always means a
+ *    new clock. Changing `runId` repeats the drill.
  * 2. The clone: a new Cloud SQL instance made from the primary's backups and
  *    transaction logs (`clone.pointInTime`), private IP only, CMEK-encrypted,
  *    zonal, no backups, deletion protection off — an isolated throwaway that
@@ -13,6 +17,11 @@
  *    monthly partitions. A failed check fails `pulumi up` with the reasons.
  *    It reports the measured recovery time — clone request to checks passed —
  *    against the 30-minute target.
+ *
+ * The clone copies the primary's flags except pg_cron, which is turned off:
+ * the primary's scheduled jobs (partition maintenance, materialized-view
+ * refreshes) would otherwise run on the clone and change the rows and
+ * partitions while the checks compare them with the primary's.
  *
  * Tearing down (`lp-db:drillEnabled false`) deletes the clone and the two
  * bookkeeping resources; nothing else depends on them.
@@ -30,9 +39,38 @@ import { isConnectError, withConnection, type PgTarget } from "../lib/pg-connect
 export const DRILL_CONNECT_ATTEMPTS = 3;
 export const DRILL_CONNECT_RETRY_MS = 2_000;
 
+/** The flag that enables pg_cron; off on the clone (file comment). */
+export const PG_CRON_FLAG = "cloudsql.enable_pg_cron";
+
+/** The SSL mode the clone uses when the primary's settings do not say (the most permissive mode the primary may have). */
+export const DEFAULT_CLONE_SSL_MODE = "ENCRYPTED_ONLY";
+
+/** The primary's flags for the clone: the same, with pg_cron off so no scheduled job changes what is being verified. */
+export function cloneDatabaseFlags(
+  flags: readonly { readonly name: string; readonly value: string }[] | undefined,
+): { name: string; value: string }[] {
+  const copied = (flags ?? []).filter((f) => f.name !== PG_CRON_FLAG).map((f) => ({ name: f.name, value: f.value }));
+  return [...copied, { name: PG_CRON_FLAG, value: "off" }];
+}
+
+/** What restarts the drill clock: every input whose change makes a new clone. */
+export function drillTrigger(t: {
+  readonly project: string;
+  readonly region: string;
+  readonly source: string;
+  readonly pointInTime?: string;
+  readonly runId: string;
+  readonly databaseVersion: string;
+  readonly encryptionKeyName: string;
+  readonly allocatedIpRange?: string;
+}): string {
+  const clone = [t.project, t.region, t.databaseVersion, t.encryptionKeyName, t.allocatedIpRange ?? ""].join("|");
+  return `${t.source}@${t.pointInTime ?? "latest"}#${t.runId} ${clone}`;
+}
+
 /** Inputs of the clock resource. */
 interface ClockInputs {
-  /** Changes whenever a new clone is wanted, so the clock restarts with it. */
+  /** Changes whenever a new clone is wanted (see {@link drillTrigger}), so the clock restarts with it. */
   readonly trigger: string;
 }
 
@@ -189,6 +227,11 @@ export interface RecoveryDrillArgs {
   /** Months ahead that partition maintenance keeps ready. */
   readonly partitionMonthsAhead: number;
   /**
+   * Names this drill run; change it to run the drill again (a new clock and a new clone) with the same point in time.
+   * @default "" (one drill per source and point in time)
+   */
+  readonly runId?: string;
+  /**
    * Reach the clone through the Cloud SQL connector (private IP) instead of dialling its private IP directly.
    * @default false (the runner is inside the VPC)
    */
@@ -229,13 +272,34 @@ export class RecoveryDrill extends pulumi.ComponentResource {
     if (args.pointInTime !== undefined && Date.parse(args.pointInTime) > Date.now()) {
       throw new pulumi.ResourceError(`pointInTime "${args.pointInTime}" is in the future; pick a moment inside the PITR window`, this);
     }
+    const runId = args.runId ?? "";
+    if (!/^[a-z0-9-]{0,20}$/.test(runId)) {
+      throw new pulumi.ResourceError(`runId "${runId}" must be at most 20 lowercase letters, digits or hyphens`, this);
+    }
     const targetMinutes = args.targetMinutes ?? RTO_TARGET_MINUTES;
 
-    const clock = new DrillClock(`${name}-clock`, pulumi.interpolate`${args.sourceInstanceName}@${args.pointInTime ?? "latest"}`, { parent: this, dependsOn: [...(args.requires ?? [])] });
+    const trigger = pulumi
+      .all([args.sourceInstanceName, args.encryptionKeyName, args.allocatedIpRange])
+      .apply(([source, encryptionKeyName, allocatedIpRange]) =>
+        drillTrigger({
+          project: args.project,
+          region: args.region,
+          source,
+          pointInTime: args.pointInTime,
+          runId,
+          databaseVersion: args.databaseVersion,
+          encryptionKeyName,
+          allocatedIpRange,
+        }),
+      );
+    const clock = new DrillClock(`${name}-clock`, trigger, { parent: this, dependsOn: [...(args.requires ?? [])] });
 
     this.clone = new gcp.sql.DatabaseInstance(
       `${name}-clone`,
       {
+        // Named after the clock: a restarted clock always gets a fresh clone (and never reuses a recently deleted name).
+        name: pulumi.interpolate`${args.sourceInstanceName}-${clock.id}`,
+        project: args.project,
         region: args.region,
         databaseVersion: args.databaseVersion,
         clone: { sourceInstanceName: args.sourceInstanceName, pointInTime: args.pointInTime, allocatedIpRange: args.allocatedIpRange },
@@ -244,13 +308,13 @@ export class RecoveryDrill extends pulumi.ComponentResource {
         deletionProtection: false,
         settings: pulumi.output(args.primarySettings).apply((primary) => ({
           tier: args.tier,
-          databaseFlags: primary?.databaseFlags,
+          databaseFlags: cloneDatabaseFlags(primary?.databaseFlags),
           maintenanceWindow: primary?.maintenanceWindow,
           insightsConfig: primary?.insightsConfig,
           edition: args.edition,
           availabilityType: "ZONAL",
           deletionProtectionEnabled: false,
-          ipConfiguration: { ipv4Enabled: false, privateNetwork: args.privateNetwork, sslMode: "ENCRYPTED_ONLY" },
+          ipConfiguration: { ipv4Enabled: false, privateNetwork: args.privateNetwork, sslMode: primary?.ipConfiguration?.sslMode ?? DEFAULT_CLONE_SSL_MODE },
           backupConfiguration: { enabled: false },
           userLabels: { ...args.labels, purpose: "recovery-drill" },
         })),

@@ -8,7 +8,8 @@ import { parseStackConfig, type StackConfig } from "../config";
 import { loadStackValues, runProgram, type RecordedResource, type RunResult } from "../lib/mock-runtime";
 import { BackupBucket, MIN_STORAGE_DAYS, kmsLocationFor, storageTransitions, type BackupBucketArgs } from "../components/backup-bucket";
 import { BUCKET_WRITER_ROLE, EXPORT_PERMISSIONS, POLL_PERMISSIONS, ScheduledExport, WORKFLOW_INVOKER_ROLE, exportWorkflowSource, type ScheduledExportArgs } from "../components/scheduled-export";
-import { RecoveryDrill, recoveryObjectivesOf, type RecoveryDrillArgs } from "../components/recovery-drill";
+import { PG_CRON_FLAG, RecoveryDrill, cloneDatabaseFlags, drillTrigger, recoveryObjectivesOf } from "../components/recovery-drill";
+import { drillArgsWith } from "./harness/drill-args";
 import { promiseOf, runStack, SECRET, type MockRecorder } from "./harness/stack";
 
 const DAY = 86_400;
@@ -308,13 +309,25 @@ describe("the recovery drill", () => {
       availabilityType: "ZONAL",
       deletionProtectionEnabled: false,
       backupConfiguration: { enabled: false },
-      ipConfiguration: { ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY", privateNetwork: (primary.inputs.settings as { ipConfiguration: { privateNetwork: string } }).ipConfiguration.privateNetwork },
+      ipConfiguration: {
+        ipv4Enabled: false,
+        sslMode: (primary.inputs.settings as { ipConfiguration: { sslMode: string } }).ipConfiguration.sslMode,
+        privateNetwork: (primary.inputs.settings as { ipConfiguration: { privateNetwork: string } }).ipConfiguration.privateNetwork,
+      },
       userLabels: { ...c.labels, purpose: "recovery-drill" },
     });
     const primarySettings = primary.inputs.settings as Record<string, unknown>;
     expect((primarySettings.databaseFlags as unknown[]).length).toBeGreaterThan(0);
+    // The primary's flags, except pg_cron: off, so no scheduled job changes the clone while it is verified.
+    const primaryFlags = primarySettings.databaseFlags as { name: string; value: string }[];
+    expect(primaryFlags).toContainEqual({ name: PG_CRON_FLAG, value: "on" });
+    const cloneFlags = (clone.inputs.settings as { databaseFlags: { name: string; value: string }[] }).databaseFlags;
+    expect(cloneFlags.filter((f) => f.name === PG_CRON_FLAG)).toEqual([{ name: PG_CRON_FLAG, value: "off" }]);
+    expect(cloneFlags.filter((f) => f.name !== PG_CRON_FLAG)).toEqual(primaryFlags.filter((f) => f.name !== PG_CRON_FLAG));
+    // In the stack's project (not the provider's default), named after the clock that timed it.
+    expect(clone.inputs.project).toBe(c.project);
+    expect(clone.inputs.name).toBe(`${c.namePrefix}-prod-recovery-drill-clock-id`);
     expect(clone.inputs.settings).toMatchObject({
-      databaseFlags: primarySettings.databaseFlags,
       maintenanceWindow: primarySettings.maintenanceWindow,
       insightsConfig: primarySettings.insightsConfig,
     });
@@ -361,8 +374,51 @@ describe("the recovery drill", () => {
   test("a point in time reaches the clone and the clock (so a new point restarts the clock)", async () => {
     const { recorder } = await runStack("staging", { overrides: { drillEnabled: true, drillPointInTime: "2026-11-20T03:15:00Z" } });
     expect((recorder.get(T.instance, "recovery-drill-clone").inputs.clone as { pointInTime: string }).pointInTime).toBe("2026-11-20T03:15:00Z");
-    expect(recorder.get(T.clock, "recovery-drill-clock").inputs.trigger).toBe("learning-platform-staging@2026-11-20T03:15:00Z");
+    expect(recorder.get(T.clock, "recovery-drill-clock").inputs.trigger).toMatch(/^learning-platform-staging@2026-11-20T03:15:00Z# /);
     expect(recorder.get(T.verification, "recovery-drill-verification").inputs.pointInTime).toBe("2026-11-20T03:15:00Z");
+  });
+});
+
+describe("recovery drill: clone settings and clock", () => {
+  test("the clone takes the primary's SSL mode (client certificates required stays required)", async () => {
+    const { recorder } = await runStack("staging", { overrides: { drillEnabled: true, sslMode: "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" } });
+    const sslOf = (name: string) => (recorder.get(T.instance, name).inputs.settings as { ipConfiguration: { sslMode: string } }).ipConfiguration.sslMode;
+    expect(sslOf("db-primary-instance")).toBe("TRUSTED_CLIENT_CERTIFICATE_REQUIRED");
+    expect(sslOf("recovery-drill-clone")).toBe("TRUSTED_CLIENT_CERTIFICATE_REQUIRED");
+  });
+
+  test("pg_cron is turned off on the clone even when the primary has no flags", () => {
+    expect(cloneDatabaseFlags(undefined)).toEqual([{ name: PG_CRON_FLAG, value: "off" }]);
+    expect(cloneDatabaseFlags([{ name: "work_mem", value: "65536" }, { name: PG_CRON_FLAG, value: "on" }])).toEqual([
+      { name: "work_mem", value: "65536" },
+      { name: PG_CRON_FLAG, value: "off" },
+    ]);
+  });
+
+  const base = {
+    project: "p",
+    region: "us-central1",
+    source: "lp-prod",
+    runId: "",
+    databaseVersion: "POSTGRES_18",
+    encryptionKeyName: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k",
+    allocatedIpRange: "range-a",
+  };
+  test.each<[string, Partial<typeof base> & { pointInTime?: string }]>([
+    ["a new run id (repeat the drill)", { runId: "2026-11-26" }],
+    ["a point in time", { pointInTime: "2026-11-20T03:15:00Z" }],
+    ["another project", { project: "q" }],
+    ["another region", { region: "europe-west1" }],
+    ["another database version", { databaseVersion: "POSTGRES_17" }],
+    ["another key", { encryptionKeyName: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k2" }],
+    ["another IP range", { allocatedIpRange: "range-b" }],
+  ])("the clock restarts for %s (anything that makes a new clone)", (_what, change) => {
+    expect(drillTrigger({ ...base, ...change })).not.toBe(drillTrigger(base));
+  });
+
+  test("a run id reaches the clock's trigger", async () => {
+    const { recorder } = await runProgram({ stack: "staging", load: () => (new RecoveryDrill("d", drillArgsWith({ runId: "second" })), {}) });
+    expect(recorder.get(T.clock, "d-clock").inputs.trigger).toMatch(/^learning-platform-prod@latest#second /);
   });
 });
 
@@ -405,25 +461,7 @@ describe("argument validation", () => {
     roleIdPrefix: "lpDbTest",
     labels: {},
   };
-  const drillArgs: RecoveryDrillArgs = {
-    project: "rds-lms",
-    region: "us-central1",
-    sourceInstanceName: "lp-test",
-    databaseVersion: "POSTGRES_18",
-    edition: "ENTERPRISE_PLUS",
-    tier: "db-perf-optimized-N-2",
-    primarySettings: undefined,
-    privateNetwork: "projects/rds-lms/global/networks/vpc",
-    encryptionKeyName: "projects/rds-lms/locations/us-central1/keyRings/r/cryptoKeys/k",
-    labels: {},
-    database: "learning_platform",
-    user: "lp_migrator",
-    password: "test-only",
-    expectedLedgerHead: "0".repeat(64),
-    rowBounds: {},
-    partitionedTables: [],
-    partitionMonthsAhead: 3,
-  };
+  const drillArgs = drillArgsWith({ sourceInstanceName: "lp-test", password: "test-only" });
   const build = (fn: () => void) => runProgram({ stack: "staging", load: () => (fn(), {}) });
 
   test.each<[string, () => void, RegExp]>([
@@ -437,6 +475,7 @@ describe("argument validation", () => {
     ["service account prefix too long", () => new ScheduledExport("e", { ...exportArgs, accountIdPrefix: "learning-platform-staging" }), /accountIdPrefix "learning-platform-staging" must be 3–19/],
     ["bad role id prefix", () => new ScheduledExport("e", { ...exportArgs, roleIdPrefix: "lp-db" }), /roleIdPrefix "lp-db" must be letters, digits or underscores/],
     ["point in time not RFC3339 UTC", () => new RecoveryDrill("d", { ...drillArgs, pointInTime: "2026-11-20 03:15" }), /pointInTime "2026-11-20 03:15" must be an RFC3339 UTC timestamp/],
+    ["bad run id", () => new RecoveryDrill("d", { ...drillArgs, runId: "Run 2!" }), /runId "Run 2!" must be at most 20 lowercase letters/],
     ["point in time in the future", () => new RecoveryDrill("d", { ...drillArgs, pointInTime: "2999-01-01T00:00:00Z" }), /pointInTime "2999-01-01T00:00:00Z" is in the future/],
   ])("%s", async (_what, fn, message) => {
     await expect(build(fn)).rejects.toThrow(message);
