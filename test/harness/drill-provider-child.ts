@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { RecoveryDrill } from "../../components/recovery-drill";
+import { drillArgsWith } from "./drill-args";
 
 async function main(out: string): Promise<void> {
   const providers: Record<string, string> = {};
@@ -27,25 +28,7 @@ async function main(out: string): Promise<void> {
     "drill-provider-child",
     false,
   );
-  new RecoveryDrill("serialize", {
-    project: "rds-lms",
-    region: "us-central1",
-    sourceInstanceName: "learning-platform-prod",
-    databaseVersion: "POSTGRES_18",
-    edition: "ENTERPRISE_PLUS",
-    tier: "db-perf-optimized-N-2",
-    primarySettings: undefined,
-    privateNetwork: "projects/rds-lms/global/networks/vpc",
-    encryptionKeyName: "projects/rds-lms/locations/us-central1/keyRings/r/cryptoKeys/k",
-    labels: {},
-    database: "learning_platform",
-    user: "lp_migrator",
-    password: "not-a-real-password",
-    expectedLedgerHead: "0".repeat(64),
-    rowBounds: { users: { min: 1 } },
-    partitionedTables: ["audit_log"],
-    partitionMonthsAhead: 3,
-  });
+  new RecoveryDrill("serialize", drillArgsWith({ rowBounds: { users: { min: 1 } }, partitionedTables: ["audit_log"] }));
   // Internal to @pulumi/pulumi but exported: resolves once every registration has settled.
   await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   fs.writeFileSync(out, JSON.stringify(providers));
