@@ -23,6 +23,22 @@ import {
 
 /** Where the per-alert response sections live, relative to the repository root. */
 export const ALERTS_DOC = "docs/alerts.md";
+/** Where the procedures (failover, restore, re-run an export) live, relative to the repository root. */
+export const RUNBOOK_DOC = "docs/runbook.md";
+
+/** The runbook's web address, next to docs/alerts.md at `alertsDocUrl`; undefined without one. */
+export function runbookUrl(alertsDocUrl: string | undefined): string | undefined {
+  return alertsDocUrl?.replace(/alerts\.md$/, "runbook.md");
+}
+
+/** The policy's links: its response section and, where it has one, its runbook procedure; none without `alertsDocUrl`. */
+export function documentationLinks(s: Signal, alertsDocUrl: string | undefined): { displayName: string; url: string }[] | undefined {
+  if (!alertsDocUrl) return undefined;
+  const links = [{ displayName: "Response", url: `${alertsDocUrl}#${s.anchor}` }];
+  const runbook = runbookUrl(alertsDocUrl);
+  if (s.runbook && runbook !== alertsDocUrl) links.push({ displayName: "Runbook", url: `${runbook}#${s.runbook}` });
+  return links;
+}
 
 /** An incident whose series stopped reporting closes itself after this long (Cloud Monitoring's autoClose). */
 const AUTO_CLOSE_SECONDS = 7 * 24 * 3600;
@@ -135,7 +151,7 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
               mimeType: "text/markdown",
               subject: pulumi.interpolate`[${severity}] ${args.instanceName}: ${describeLevel(s, severity)}`,
               content: documentation(s, severity, args.role, args.alertsDocUrl),
-              links: args.alertsDocUrl ? [{ displayName: "Response", url: `${args.alertsDocUrl}#${s.anchor}` }] : undefined,
+              links: documentationLinks(s, args.alertsDocUrl),
             },
             userLabels: { ...(args.labels ?? {}), signal: s.id, severity: severity.toLowerCase(), role: args.role },
           },
@@ -164,9 +180,17 @@ export function describeLevel(s: Signal, severity: Severity): string {
   return `${s.title} ${op} ${formatLevel(level.threshold, s.unit)}${held}`;
 }
 
-/** The policy's Markdown documentation. */
-function documentation(s: Signal, severity: Severity, role: InstanceRole, docUrl: string | undefined): string {
-  const where = docUrl ? `[${ALERTS_DOC}#${s.anchor}](${docUrl}#${s.anchor})` : `\`${ALERTS_DOC}#${s.anchor}\` in the lp-db repository`;
+/**
+ * The policy's Markdown documentation. It always names the response section
+ * and runbook procedure by repository path (the repository's address is not
+ * known to every stack); with `docUrl` set those paths are clickable links.
+ */
+export function documentation(s: Signal, severity: Severity, role: InstanceRole, docUrl: string | undefined): string {
+  const ref = (file: string, anchor: string, url: string | undefined) =>
+    url ? `[${file}#${anchor}](${url}#${anchor})` : `\`${file}#${anchor}\``;
+  const runbook = runbookUrl(docUrl);
+  const where = `${ref(ALERTS_DOC, s.anchor ?? "", docUrl)}${docUrl ? "" : " in the lp-db repository"}`;
+  const procedure = s.runbook ? ` Procedure: ${ref(RUNBOOK_DOC, s.runbook, runbook === docUrl ? undefined : runbook)}.` : "";
   const pace = severity === "CRITICAL" ? "Act now: this pages." : "Look at it today: this is the early warning.";
   return [
     `**What it means.** ${s.meaning ?? s.title} (${role}).`,
@@ -175,6 +199,6 @@ function documentation(s: Signal, severity: Severity, role: InstanceRole, docUrl
     "",
     `**What to do.** ${s.action ?? "See the response section."}`,
     "",
-    `**Response section.** ${where}; it links the runbook steps.`,
+    `**Runbook.** Response steps: ${where}.${procedure}`,
   ].join("\n");
 }

@@ -294,6 +294,11 @@ export interface Signal {
   readonly action?: string;
   /** Anchor of the response section in docs/alerts.md. */
   readonly anchor?: string;
+  /**
+   * Anchor of the procedure in docs/runbook.md the response leads to, where there is one.
+   * @default none (the response section is the whole procedure)
+   */
+  readonly runbook?: string;
 }
 
 /** PromQL label matchers selecting one instance's series of a metric. */
@@ -390,6 +395,7 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
     meaning: "Cloud SQL reports the PostgreSQL server as not up (or stopped reporting).",
     action: "Check the instance's state and operations in the console; on the primary, follow the failover steps; on a replica, take it out of rotation.",
     anchor: "instance-down",
+    runbook: "ha-failover",
   },
   {
     id: "transactions",
@@ -622,6 +628,7 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
     meaning: "This replica is behind its primary by more than the level; reads from it are stale.",
     action: "Check the primary's write rate and the replica's CPU and disk; take the replica out of read rotation (weight 0) if it keeps falling behind.",
     anchor: "replication-lag",
+    runbook: "promote-a-replica",
   },
   {
     id: "replica-byte-lag",
@@ -708,6 +715,7 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
     meaning: "An automated backup window ended failed (a second one means no backup for a day).",
     action: "Read the system_event audit entry for the window, fix the cause, then take an on-demand backup.",
     anchor: "backup-failed",
+    runbook: "point-in-time-clone",
   },
   {
     id: "export-failures",
@@ -722,6 +730,7 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
     meaning: "A Cloud SQL export to the backup bucket finished with an error.",
     action: "Read the failed operation (gcloud sql operations list), check the instance service account's access to the bucket, re-run the export.",
     anchor: "export-failed",
+    runbook: "rerun-an-export",
   },
   {
     id: "export-workflow-failures",
@@ -737,6 +746,7 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
     meaning: "A run of the scheduled export workflow failed (including failures before Cloud SQL's export call: permissions, the bucket).",
     action: "Open the failed execution in Cloud Workflows (its error says which step), fix the cause, run the workflow again.",
     anchor: "export-failed",
+    runbook: "rerun-an-export",
   },
 ] satisfies Signal[]);
 

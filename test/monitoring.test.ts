@@ -124,12 +124,16 @@ describe("the metric definitions", () => {
     expect(new Set(SIGNALS.map((s) => s.id)).size).toBe(SIGNALS.length);
     const doc = fs.readFileSync(path.join(ROOT, "docs/alerts.md"), "utf8");
     const anchors = new Set([...doc.matchAll(/^#{2,3} .*\{#([a-z0-9-]+)\}|<a id="([a-z0-9-]+)"><\/a>/gm)].map((m) => m[1] ?? m[2]));
+    const runbook = fs.readFileSync(path.join(ROOT, "docs/runbook.md"), "utf8");
+    const runbookAnchors = new Set([...runbook.matchAll(/<a id="([a-z0-9-]+)"><\/a>/g)].map((m) => m[1]));
+    expect(SIGNALS.filter((s) => s.runbook).length).toBeGreaterThan(0);
     for (const s of SIGNALS) {
       expect(DASHBOARD_ROWS).toContain(s.row);
       if (!s.levels) continue;
       expect(s.meaning, s.id).toBeTruthy();
       expect(s.action, s.id).toBeTruthy();
       expect(anchors, s.id).toContain(s.anchor);
+      if (s.runbook) expect(runbookAnchors, s.id).toContain(s.runbook);
       // Durations Cloud Monitoring accepts for a condition: whole minutes.
       for (const sev of ["WARNING", "CRITICAL"] as const) expect(s.levels[sev].durationSeconds % 60).toBe(0);
     }
@@ -307,6 +311,11 @@ describe("alert policies of one instance (constructed directly)", () => {
     const { recorder } = await build({ alertsDocUrl: "https://example.dev/lp-db/docs/alerts.md" });
     const doc = recorder.get(POLICY, "alerts-disk-critical").inputs.documentation as { links: { url: string }[]; content: string };
     expect(doc.links).toEqual([{ displayName: "Response", url: "https://example.dev/lp-db/docs/alerts.md#disk" }]);
+    const down = recorder.get(POLICY, "alerts-instance-down-critical").inputs.documentation as { links: { url: string }[] };
+    expect(down.links).toEqual([
+      { displayName: "Response", url: "https://example.dev/lp-db/docs/alerts.md#instance-down" },
+      { displayName: "Runbook", url: "https://example.dev/lp-db/docs/runbook.md#ha-failover" },
+    ]);
     expect(doc.content).toContain("**What to do.**");
   });
 
@@ -506,15 +515,20 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     }
   });
 
-  test("each policy documents what it means, what to do and where the response section is", async () => {
+  test("each policy documents what it means, what to do and the runbook reference, without an alerts doc address", async () => {
     const { recorder } = result;
-    for (const p of recorder.ofType(POLICY)) {
-      const doc = p.inputs.documentation as { mimeType: string; content: string; subject: string };
+    // Neither stack configures lp-db:alertsDocUrl: the content itself must carry the runbook reference.
+    const policies = recorder.ofType(POLICY);
+    expect(policies.some((p) => signal(labelsOf(p).signal).runbook)).toBe(true);
+    for (const p of policies) {
+      const doc = p.inputs.documentation as { mimeType: string; content: string; subject: string; links?: unknown };
       const s = signal(labelsOf(p).signal);
       expect(doc.mimeType).toBe("text/markdown");
       expect(doc.content).toContain(s.meaning);
       expect(doc.content).toContain(s.action);
-      expect(doc.content).toContain(`docs/alerts.md#${s.anchor}`);
+      expect(doc.content).toContain(`**Runbook.** Response steps: \`docs/alerts.md#${s.anchor}\` in the lp-db repository.`);
+      if (s.runbook) expect(doc.content).toContain(`Procedure: \`docs/runbook.md#${s.runbook}\`.`);
+      expect(doc.links).toBeUndefined();
       expect(doc.subject).toBe(p.inputs.displayName);
     }
   });
@@ -562,10 +576,15 @@ describe("prod with Slack and an alerts doc address configured", () => {
     expect(JSON.stringify(result.outputs)).not.toContain("xoxb-test-token");
   });
 
-  test("every policy links its response section in docs/alerts.md", () => {
+  test("every policy links its response section in docs/alerts.md and its runbook procedure, as links and clickable in the text", () => {
+    const runbookUrl = docUrl.replace(/alerts\.md$/, "runbook.md");
     for (const p of result.recorder.ofType(POLICY)) {
-      const doc = p.inputs.documentation as { links: { displayName: string; url: string }[] };
-      expect(doc.links).toEqual([{ displayName: "Response", url: `${docUrl}#${signal(labelsOf(p).signal).anchor}` }]);
+      const doc = p.inputs.documentation as { links: { displayName: string; url: string }[]; content: string };
+      const s = signal(labelsOf(p).signal);
+      const response = { displayName: "Response", url: `${docUrl}#${s.anchor}` };
+      expect(doc.links).toEqual(s.runbook ? [response, { displayName: "Runbook", url: `${runbookUrl}#${s.runbook}` }] : [response]);
+      expect(doc.content).toContain(`**Runbook.** Response steps: [docs/alerts.md#${s.anchor}](${docUrl}#${s.anchor}).`);
+      if (s.runbook) expect(doc.content).toContain(`Procedure: [docs/runbook.md#${s.runbook}](${runbookUrl}#${s.runbook}).`);
     }
   });
 });
