@@ -12,6 +12,9 @@
  *   for a replacement, and tolerates the unknown values of a first preview.
  * - `create`/`update` apply under the migration advisory lock (bounded wait)
  *   through lib/migrate, reconnecting after a lost connection up to a bound.
+ * - `warnings` (output) lists what an apply could not do but did not fail on:
+ *   today a login's CONNECTION LIMIT or settings the migration user may not
+ *   alter (42501; see lib/migrate/maintenance.ts and docs/connectivity.md).
  * - `read` (`pulumi refresh`) reports drift from the database's ledger.
  * - `delete` leaves the database untouched.
  *
@@ -95,6 +98,8 @@ type SessionInputs = Pick<PgTarget, "host" | "port" | "connector" | "database" |
 export interface SchemaMigrationsInputs extends SessionInputs {
   readonly migrations: readonly MigrationInput[];
   readonly memberships: Readonly<Record<string, readonly string[]>>;
+  /** CONNECTION LIMIT per login (lib/connection-budget loginConnectionLimits); logins not listed get their groups' limits. */
+  readonly loginConnectionLimits?: Readonly<Record<string, number>>;
   readonly maintenance: MaintenanceSettings;
   readonly tuning?: Tuning;
   /** Computed by `check`: migrations the last successful apply did not have. */
@@ -113,6 +118,8 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
   readonly schemaVersion: string;
   readonly pending: string[];
   readonly drift: Drift;
+  /** What the last apply could not do but did not fail on (e.g. a login's limit it may not set: lib/migrate/maintenance). */
+  readonly warnings: string[];
 }
 
 type Log = (line: string) => void;
@@ -148,7 +155,8 @@ function fingerprint(props: Partial<SchemaMigrationsInputs>): { migrations: stri
   for (const [login, roles] of Object.entries(props.memberships ?? {})) memberships[login] = [...roles].sort();
   return {
     migrations: canonical((props.migrations ?? []).map((m) => [m.name, m.sha256])),
-    memberships: canonical(memberships),
+    // Absent limits and {} are the same, so a state written before the input existed shows no change.
+    memberships: canonical({ memberships, limits: props.loginConnectionLimits ?? {} }),
     maintenance: canonical(props.maintenance ?? {}),
   };
 }
@@ -192,6 +200,13 @@ export function validateInputs(news: Partial<SchemaMigrationsInputs>): { propert
       if (!Array.isArray(roles) || !roles.every((r) => /^[a-z_][a-z0-9_]{0,62}$/.test(r))) {
         fail(`memberships.${login}`, "expected a list of lowercase group-role identifiers");
       }
+    }
+  }
+  if (known(news.loginConnectionLimits)) {
+    for (const [login, limit] of Object.entries(news.loginConnectionLimits ?? {})) {
+      if (containsUnknown(limit)) continue;
+      if (!Number.isInteger(limit) || limit < 1) fail(`loginConnectionLimits.${login}`, "expected a whole number of connections ≥ 1");
+      if (known(news.memberships) && !(login in (news.memberships ?? {}))) fail(`loginConnectionLimits.${login}`, "the login must also be listed in memberships");
     }
   }
   if (known(news.maintenance)) {
@@ -286,11 +301,11 @@ export async function applySchema(inputs: SchemaMigrationsInputs, log: Log = () 
           retentionMonths: { ...inputs.maintenance.retentionMonths },
         });
         say(`partition maintenance: created ${parts.created.length} (${parts.created.join(", ") || "none"}), dropped ${parts.dropped.length} (${parts.dropped.join(", ") || "none"})`);
-        const roles = await reconcileMemberships(client, inputs.memberships);
+        const roles = await reconcileMemberships(client, inputs.memberships, { connectionLimits: inputs.loginConnectionLimits });
         say(`membership reconcile: granted ${roles.granted.join(", ") || "none"}; revoked ${roles.revoked.join(", ") || "none"}`);
         for (const w of roles.warnings) say(`warning: ${w}`);
         const ledger = await readLedger(client);
-        return outputsOf(inputs, ledger, migrations, appliedThisRun, result.pending);
+        return outputsOf(inputs, ledger, migrations, appliedThisRun, result.pending, roles.warnings.map((w) => scrub(w, [inputs.password])));
       } finally {
         await client.query("SELECT pg_advisory_unlock($1)", [ADVISORY_LOCK_KEY.toString()]).catch(() => undefined);
       }
@@ -314,6 +329,7 @@ function outputsOf(
   migrations: readonly MigrationFile[],
   appliedThisRun: string[],
   pending: string[],
+  warnings: string[],
 ): SchemaMigrationsOutputs {
   const last = ledger[ledger.length - 1];
   return {
@@ -324,6 +340,7 @@ function outputsOf(
     schemaVersion: last ? last.name.replace(/\.sql$/, "") : "",
     pending,
     drift: driftOf(ledger, migrations, ledger.map((r) => r.name)),
+    warnings,
   };
 }
 
@@ -355,6 +372,7 @@ export async function readSchema(props: SchemaMigrationsOutputs): Promise<Schema
         schemaVersion: last ? last.name.replace(/\.sql$/, "") : "",
         pending: migrations.filter((m) => !applied.has(m.name)).map((m) => m.name),
         drift,
+        warnings: props.warnings ?? [],
       };
     } finally {
       await client.end().catch(() => undefined);
@@ -448,6 +466,8 @@ export interface SchemaMigrationsArgs {
   readonly migrations: readonly MigrationFile[];
   /** Login (IAM database user) → group roles granted by the reconcile. */
   readonly memberships: Readonly<Record<string, readonly string[]>>;
+  /** CONNECTION LIMIT per login, from the connection budget (lib/connection-budget loginConnectionLimits). @default {} (each login gets the sum of its groups' limits) */
+  readonly loginConnectionLimits?: Readonly<Record<string, number>>;
   /** Partition maintenance settings. */
   readonly maintenance: MaintenanceSettings;
   /** Lock wait, attempts and timeouts. @default the DEFAULT_* constants */
@@ -468,11 +488,14 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
   declare public readonly schemaVersion: pulumi.Output<string>;
   /** Drift found by the last refresh. */
   declare public readonly drift: pulumi.Output<Drift>;
+  /** What the last apply could not do but did not fail on, e.g. a login limit the migration user may not set. */
+  declare public readonly warnings: pulumi.Output<string[]>;
 
   constructor(name: string, args: SchemaMigrationsArgs, opts: pulumi.CustomResourceOptions = {}) {
     const problems = validateInputs({
       migrations: args.migrations.map((m) => ({ name: m.name, sha256: m.sha256, sql: m.sql })),
       memberships: args.memberships,
+      loginConnectionLimits: args.loginConnectionLimits,
       maintenance: args.maintenance,
     });
     // Refuse before `super`: a throw after it would leave a registered resource half-defined in the engine.
@@ -491,6 +514,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
       allowPlaintext: false,
       migrations: args.migrations.map((m) => ({ name: m.name, sha256: m.sha256, sql: m.sql })),
       memberships: Object.fromEntries(Object.entries(args.memberships).map(([login, roles]) => [login, [...roles]])),
+      loginConnectionLimits: args.loginConnectionLimits ? { ...args.loginConnectionLimits } : undefined,
       maintenance: { monthsAhead: args.maintenance.monthsAhead, retentionMonths: { ...args.maintenance.retentionMonths } },
       tuning: args.tuning ?? {},
       pending: undefined,
@@ -499,6 +523,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
       ledgerHead: undefined,
       schemaVersion: undefined,
       drift: undefined,
+      warnings: undefined,
     };
     super(
       mocked() ? mockedProvider : schemaMigrationsProvider,

@@ -22,6 +22,12 @@
  *   readers with a weight above 0): a DR replica with weight 0 serves nobody until
  *   it is promoted, so it is reported apart. The usable capacity is that sum at
  *   {@link MAX_UTILISATION}, because the budget refuses anything above it.
+ * - A login's CONNECTION LIMIT counts that login's sessions on each server (role
+ *   attributes replicate, so the primary's limit holds on every replica and read-pool
+ *   node too). The application's login must be allowed the most server connections
+ *   it causes on any node ({@link BudgetReport.appLoginConnectionLimit}); a lower
+ *   limit makes clients fail with "too many connections for role" while the instance
+ *   is still under the ceiling, so the budget refuses it.
  */
 
 /** Highest share of any connection limit the budget allows. Source: the platform's target "connection pool utilisation < 85%". */
@@ -77,6 +83,8 @@ export interface BudgetInput {
   readonly maxUtilisation?: number;
   /** Usable client capacity the stack must reach (prod: {@link PROD_MIN_CLIENT_CAPACITY}); defaults to 0. */
   readonly minClientCapacity?: number;
+  /** A fixed CONNECTION LIMIT of the application's login, checked against what the budget plans; undefined when the limit comes from {@link loginConnectionLimits}. */
+  readonly appLoginConnectionLimit?: number;
 }
 
 /** What the budget found for one instance. */
@@ -89,6 +97,8 @@ export interface InstanceBudget {
   readonly clientConnections: number;
   /** Server connections on the busiest node, reserved slots included. */
   readonly serverConnectionsPerNode: number;
+  /** Of those, the application login's (what its CONNECTION LIMIT must allow on this node). */
+  readonly appServerConnectionsPerNode: number;
   /** max_connections of each node. */
   readonly maxConnections: number;
   /** serverConnectionsPerNode / maxConnections. */
@@ -117,6 +127,8 @@ export interface BudgetReport {
   /** Client connections of instances out of rotation (DR replicas). */
   readonly standbyClientCapacity: number;
   readonly maxUtilisation: number;
+  /** The application login's CONNECTION LIMIT: its most server connections on any node. */
+  readonly appLoginConnectionLimit: number;
 }
 
 /** Raised when the budget refuses a configuration; lists every problem. */
@@ -207,6 +219,7 @@ export function checkConnectionBudget(input: BudgetInput): BudgetReport {
       readShare,
       clientConnections,
       serverConnectionsPerNode,
+      appServerConnectionsPerNode: fromApp,
       maxConnections: i.maxConnections,
       serverUtilisation,
       poolers,
@@ -226,6 +239,17 @@ export function checkConnectionBudget(input: BudgetInput): BudgetReport {
         `${minClientCapacity}; raise poolMaxClientConnections or add readers in rotation`,
     );
   }
+  const appLoginConnectionLimit = Math.max(...instances.map((i) => i.appServerConnectionsPerNode));
+  const fixed = input.appLoginConnectionLimit;
+  if (fixed !== undefined) {
+    for (const i of instances.filter((b) => b.appServerConnectionsPerNode > fixed)) {
+      problems.push(
+        `instance ${i.name}: the application login's CONNECTION LIMIT ${fixed} caps its server connections below the ` +
+          `${i.appServerConnectionsPerNode} per node the budget plans; clients would fail with "too many connections for role" ` +
+          `before the ${pct(maxUtilisation)} ceiling. Give the login ${appLoginConnectionLimit} (loginConnectionLimits)`,
+      );
+    }
+  }
   if (problems.length > 0) throw new ConnectionBudgetError(problems);
   return Object.freeze({
     appConnections: input.appInstances * input.poolSizePerInstance,
@@ -235,5 +259,15 @@ export function checkConnectionBudget(input: BudgetInput): BudgetReport {
     usableClientCapacity,
     standbyClientCapacity,
     maxUtilisation,
+    appLoginConnectionLimit,
   });
+}
+
+/**
+ * The CONNECTION LIMIT each application login gets (SchemaMigrations
+ * `loginConnectionLimits`): the budget's {@link BudgetReport.appLoginConnectionLimit}.
+ * Every login in `appLogins` gets the whole limit, as each may carry all the traffic.
+ */
+export function loginConnectionLimits(report: Pick<BudgetReport, "appLoginConnectionLimit">, appLogins: readonly string[]): Record<string, number> {
+  return Object.fromEntries(appLogins.map((login) => [login, Math.max(1, report.appLoginConnectionLimit)]));
 }

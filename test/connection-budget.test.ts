@@ -7,11 +7,13 @@ import {
   PROD_MIN_CLIENT_CAPACITY,
   SUPERUSER_RESERVED_CONNECTIONS,
   checkConnectionBudget,
+  loginConnectionLimits,
   poolersFor,
   type BudgetInput,
   type BudgetInstance,
 } from "../lib/connection-budget";
 import { maxConnectionsOf, resolveFlags } from "../lib/database-flags";
+import { loadMigrations } from "../lib/migrate/files";
 import { loadStackValues } from "../lib/mock-runtime";
 
 /** The budget input index.ts builds for a stack, from its config files. */
@@ -77,6 +79,22 @@ describe("the stacks' budgets", () => {
     const report = checkConnectionBudget(stackBudget("staging"));
     expect(report.instances.map((i) => i.name)).toEqual(["primary", "read-a"]);
     expect(report.usableClientCapacity).toBeGreaterThan(0);
+  });
+
+  test("prod's application login needs more server connections per node than lp_app_rw's fixed limit; the budget refuses that limit", () => {
+    const input = stackBudget("prod");
+    const report = checkConnectionBudget(input);
+    const readA = input.instances.find((i) => i.name === "read-a")!;
+    // read-a's share of reads is capped by its poolers, not by the clients routed to it.
+    const perNode = Math.ceil(report.instances.find((i) => i.name === "read-a")!.clientConnections / readA.nodes);
+    expect(report.appLoginConnectionLimit).toBe(Math.min(perNode, poolersFor(readA.vcpus) * readA.pooling!.maxPoolSize));
+    const groupLimit = Number(/ALTER ROLE lp_app_rw CONNECTION LIMIT (\d+)/.exec(loadMigrations().map((m) => m.sql).join("\n"))![1]);
+    expect(report.appLoginConnectionLimit).toBeGreaterThan(groupLimit);
+    expect(() => checkConnectionBudget({ ...input, appLoginConnectionLimit: groupLimit })).toThrow(
+      new RegExp(`instance read-a: the application login's CONNECTION LIMIT ${groupLimit} caps .* Give the login ${report.appLoginConnectionLimit}`),
+    );
+    expect(() => checkConnectionBudget({ ...input, appLoginConnectionLimit: report.appLoginConnectionLimit })).not.toThrow();
+    expect(loginConnectionLimits(report, ["lp-app@rds-lms.iam"])).toEqual({ "lp-app@rds-lms.iam": report.appLoginConnectionLimit });
   });
 
   test("prod with the old 30,000 pooler limit falls short of the client target", () => {
@@ -180,6 +198,15 @@ describe("refusals", () => {
         instances: [{ name: "p", role: "primary", readWeight: 0, maxConnections: 400, vcpus: 4, nodes: 1, pooling: { maxClientConnections: 1000, maxPoolSize: 50 } }],
       }),
     ).toThrow(/instance p: 1000 client connections .* max_client_connections 1000/);
+  });
+
+  test("refuses an application login limit below its busiest node's connections, and accepts it at exactly that", () => {
+    // Without pooling every client is a server connection: r2 takes 3/4 of 10 × 5 reads = 38.
+    const report = checkConnectionBudget(simple());
+    expect(report.instances.map((i) => [i.name, i.appServerConnectionsPerNode])).toEqual([["p", 50], ["r1", 13], ["r2", 38]]);
+    expect(report.appLoginConnectionLimit).toBe(50);
+    expect(() => checkConnectionBudget(simple({ appLoginConnectionLimit: 49 }))).toThrow(/instance p: the application login's CONNECTION LIMIT 49 caps .* below the 50 per node/);
+    expect(() => checkConnectionBudget(simple({ appLoginConnectionLimit: 50 }))).not.toThrow();
   });
 
   test("refuses a client capacity below the required floor", () => {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { applyMigrations, readLedger } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
 import { reconcileMemberships, runPartitionMaintenance } from "../lib/migrate/maintenance";
-import { createCloudSqlDatabase, loginConfig, migratorConfig } from "./harness/cloudsql";
+import { HOT_QUERIES } from "../bench/workload";
+import { createCloudSqlDatabase, createIamLikeLogin, loginConfig, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
 
 const migrations = loadMigrations();
@@ -368,7 +369,8 @@ describe("on a seeded database, with writers running through the conversion", ()
     ["course_content_lesson_id_idx", "SELECT title FROM course_content WHERE lesson_id = 123", /course_content_lesson_id_idx/],
     ["course_content_search_idx", "SELECT id FROM course_content WHERE search_vector @@ websearch_to_tsquery('english', 'autovacuum tuples')", /course_content_search_idx/],
     ["courses_title_trgm_idx", "SELECT id, title FROM courses WHERE title ILIKE '%mastering kubernetes for nurse%' AND deleted_at IS NULL", /Bitmap Index Scan on courses_title_trgm_idx/],
-    ["analytics_events_course_occurred_idx", "SELECT count(*) FROM analytics_events WHERE course_id = 7 AND occurred_at >= now() - interval '7 days'", /analytics_events_course_occurred_idx/],
+    ["analytics_events_course_occurred_cov_idx", "SELECT count(DISTINCT user_id) FROM analytics_events WHERE course_id = 7 AND occurred_at >= now() - interval '30 days'", /Index Only Scan using analytics_events_p_history_course_occurred_cov_idx/],
+    ["analytics_events_p_history_course_occurred_cov_idx", "SELECT event_type, count(*) FROM analytics_events_p_history WHERE course_id = 7 AND occurred_at >= now() - interval '7 days' GROUP BY 1", /Index Only Scan using analytics_events_p_history_course_occurred_cov_idx/],
     ["analytics_events_user_occurred_idx", "SELECT count(*) FROM analytics_events WHERE user_id = 42 AND occurred_at >= now() - interval '7 days'", /analytics_events_user_occurred_idx/],
     ["audit_log_entity_idx", "SELECT * FROM audit_log WHERE entity_type = 'user' AND entity_id = 42 ORDER BY created_at DESC", /audit_log_entity_idx/],
     ["audit_log_actor_idx", "SELECT * FROM audit_log WHERE actor_id = 42 ORDER BY created_at DESC LIMIT 20", /audit_log_actor_idx/],
@@ -376,15 +378,119 @@ describe("on a seeded database, with writers running through the conversion", ()
     ["course_completion_funnel_key", "SELECT * FROM course_completion_funnel WHERE course_id = 7", /course_completion_funnel_key/],
   ];
 
+  // Kept though 0011's covering index (course_id, occurred_at) INCLUDE (user_id, event_type) serves all its queries; see 0011's header.
+  const SUPERSEDED = ["analytics_events_course_occurred_idx"];
+
   test("the table below covers every index the migrations create", () => {
     const created = migrations.flatMap((m) => [...m.sql.matchAll(/CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?IF NOT EXISTS (\w+)/g)].map((x) => x[1]));
     const keys = ["analytics_events_id_occurred_at_key", "audit_log_id_created_at_key"]; // primary keys of the partitioned tables
-    expect(INDEX_QUERIES.map(([i]) => i).sort()).toEqual(created.filter((i) => !keys.includes(i)).sort());
+    expect(INDEX_QUERIES.map(([i]) => i).sort()).toEqual(created.filter((i) => !keys.includes(i) && !SUPERSEDED.includes(i)).sort());
+  });
+
+  test("a superseded index is still there and valid (0004 stays re-runnable), but the planner takes the covering index for its queries", async () => {
+    await withClient(migratorConfig(db), async (c) => {
+      const valid = await c.query("SELECT indexrelid::regclass::text AS idx, indisvalid FROM pg_index WHERE indexrelid::regclass::text = ANY($1) ORDER BY 1", [SUPERSEDED]);
+      expect(valid.rows).toEqual(SUPERSEDED.map((idx) => ({ idx, indisvalid: true })));
+      const text = await explain("SELECT count(*) FROM analytics_events WHERE course_id = 7 AND occurred_at >= now() - interval '7 days'", c);
+      expect(text).toMatch(/Index Only Scan using analytics_events_p_history_course_occurred_cov_idx/);
+    });
   });
 
   test.each(INDEX_QUERIES)("%s is used by its query", async (_index, sql, plan) => {
     const text = await withClient(migratorConfig(db), (c) => explain(sql, c));
     expect(text).toMatch(plan);
+  });
+
+  /** Each partition of analytics_events with the name of its index attached to 0011's covering index, and that index's validity. */
+  const coveringIndexes = (c: ClientBase) =>
+    c.query<{ part: string; idx: string | null; valid: boolean | null }>(
+      `SELECT p.inhrelid::regclass::text AS part, ic.relname AS idx, i.indisvalid AS valid
+         FROM pg_inherits p
+         LEFT JOIN (pg_index i JOIN pg_inherits ii ON ii.inhrelid = i.indexrelid
+                                AND ii.inhparent = 'analytics_events_course_occurred_cov_idx'::regclass
+                    JOIN pg_class ic ON ic.oid = i.indexrelid) ON i.indrelid = p.inhrelid
+        WHERE p.inhparent = 'analytics_events'::regclass
+        ORDER BY 1`,
+    );
+  const parentCoveringValid = async (c: ClientBase) =>
+    (await c.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'analytics_events_course_occurred_cov_idx'::regclass")).rows[0].indisvalid as boolean;
+
+  test("0011's covering index: valid on every partition (history and monthly), each attached to the valid parent index", async () => {
+    await withClient(migratorConfig(db), async (c) => {
+      const { rows } = await coveringIndexes(c);
+      expect(rows.map((r) => r.part)).toEqual(expect.arrayContaining(["analytics_events_p_history", `analytics_events_p${month(1)}`]));
+      expect(rows.filter((r) => !r.idx || !r.valid)).toEqual([]);
+      expect(rows.find((r) => r.part === "analytics_events_p_history")?.idx).toBe("analytics_events_p_history_course_occurred_cov_idx");
+      expect(await parentCoveringValid(c)).toBe(true);
+    });
+  });
+
+  test.each(HOT_QUERIES.filter((q) => q.name.startsWith("instructor_analytics_")).map((q) => [q.name, q] as const))(
+    "%s (the bench's SQL) reads only the covering index: index-only scans, no heap fetches",
+    async (_name, q) => {
+      // An index-only scan skips the heap for pages the visibility map marks
+      // all-visible, which autovacuum keeps up to date; vacuum so that earlier
+      // writes in this file are not counted.
+      await withClient(serverConfig(db), (c) => c.query("VACUUM analytics_events"));
+      const days = q.name.endsWith("_7d") ? 7 : 30;
+      const { text, emptyPartitions } = await withClient(migratorConfig(db), async (c) => {
+        // The instructor with the most events in the window, so the scan has rows to read.
+        const busiest = (
+          await c.query(
+            `SELECT c.instructor_id FROM analytics_events e JOIN courses c ON c.id = e.course_id AND c.deleted_at IS NULL
+              WHERE e.occurred_at >= now() - make_interval(days => $1) GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+            [days],
+          )
+        ).rows[0].instructor_id;
+        const r = await c.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${q.sql({})}`, [busiest, days]);
+        const empty = await c.query<{ part: string }>(
+          `SELECT relname AS part FROM pg_class WHERE relispartition AND relname LIKE 'analytics\\_events\\_p%' AND relpages = 0`,
+        );
+        return { text: r.rows.map((x: { "QUERY PLAN": string }) => x["QUERY PLAN"]).join("\n"), emptyPartitions: empty.rows.map((x) => x.part) };
+      });
+      const ios = /Index Only Scan using analytics_events_p_history_course_occurred_cov_idx on analytics_events_p_history \w+ \(actual rows=(\d+)/.exec(text);
+      expect(ios, text).not.toBeNull();
+      expect(Number(ios![1])).toBeGreaterThan(0);
+      expect(text).not.toMatch(/(Bitmap Heap Scan|Index Scan using \w+) on analytics_events/);
+      // The planner may seq-scan a monthly partition it knows is empty (no pages): nothing to read there.
+      const seqScanned = [...text.matchAll(/Seq Scan on (analytics_events_p\w+)/g)].map((m) => m[1]);
+      expect(seqScanned.filter((p) => !emptyPartitions.includes(p))).toEqual([]);
+      const fetches = [...text.matchAll(/Heap Fetches: (\d+)/g)].map((m) => Number(m[1]));
+      expect(fetches.filter((n) => n > 0)).toEqual([]);
+    },
+  );
+
+  test("0011 re-run over the migrated schema changes nothing", async () => {
+    await withClient(migratorConfig(db), async (c) => {
+      const before = (await coveringIndexes(c)).rows;
+      await c.query("DELETE FROM lp_meta.schema_ledger WHERE name = '0011_analytics_covering_index.sql'");
+      const again = await applyMigrations(c, migrations);
+      expect(again.applied).toEqual(["0011_analytics_covering_index.sql"]);
+      expect((await coveringIndexes(c)).rows).toEqual(before);
+      expect(await parentCoveringValid(c)).toBe(true);
+    });
+  });
+
+  test("0011 refuses a plain build of a partition above lp.max_blocking_index_build_mb, naming the CONCURRENTLY statement; once allowed it builds and attaches", async () => {
+    await withClient(migratorConfig(db), async (c) => {
+      const before = (await coveringIndexes(c)).rows;
+      // A row in the month after the cutover, so that partition is not empty; then undo 0011.
+      await c.query(`INSERT INTO analytics_events (user_id, course_id, event_type, occurred_at) VALUES (1, 1, 'view', $1::timestamptz + interval '1 month 1 day')`, [cutover]);
+      await c.query("SET ROLE lp_owner; DROP INDEX analytics_events_course_occurred_cov_idx; RESET ROLE");
+      await c.query("DELETE FROM lp_meta.schema_ledger WHERE name = '0011_analytics_covering_index.sql'");
+      await c.query("SET lp.max_blocking_index_build_mb = 0");
+      const part = `analytics_events_p${month(1)}`;
+      await expect(applyMigrations(c, migrations)).rejects.toThrow(
+        new RegExp(`partition public\\.${part} is 0 MB; building its index without CONCURRENTLY would stop its writers.*CREATE INDEX CONCURRENTLY IF NOT EXISTS ${part}_course_occurred_cov_idx ON public\\.${part} `),
+      );
+      // The parent's index is in place (INVALID) and the history partition's is attached: a partly applied run.
+      expect(await parentCoveringValid(c)).toBe(false);
+      await c.query("SET lp.max_blocking_index_build_mb = 1");
+      expect((await applyMigrations(c, migrations)).applied).toEqual(["0011_analytics_covering_index.sql"]);
+      await c.query("RESET lp.max_blocking_index_build_mb");
+      expect((await coveringIndexes(c)).rows).toEqual(before);
+      expect(await parentCoveringValid(c)).toBe(true);
+    });
   });
 
   /** YYYYMM of the month `n` months after the cutover. */
@@ -530,6 +636,48 @@ describe("on a seeded database, with writers running through the conversion", ()
       const result = await withClient(migratorConfig(db), (c) => reconcileMemberships(c, { [users.app]: ["lp_app_rw"], [users.backup]: ["lp_backup_ro"] }));
       expect(result.revoked).toEqual([`lp_analytics_ro ✕ ${users.analytics}`]);
       await expect(as("analytics", (c) => c.query("SELECT count(*) FROM analytics_events"))).rejects.toThrow(/permission denied/);
+    });
+
+    test("a login given a connection limit gets it instead of its group's; other logins keep their groups' sum", async () => {
+      const limits = await withClient(migratorConfig(db), async (c) => {
+        const result = await reconcileMemberships(c, { [users.app]: ["lp_app_rw"], [users.backup]: ["lp_backup_ro"] }, { connectionLimits: { [users.app]: 800 } });
+        expect(result.warnings).toEqual([]);
+        return c.query<{ rolname: string; rolconnlimit: number }>("SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1", [
+          [users.app, users.backup, "lp_app_rw", "lp_backup_ro"],
+        ]);
+      });
+      expect(Object.fromEntries(limits.rows.map((r) => [r.rolname, r.rolconnlimit]))).toEqual({
+        [users.app]: 800,
+        [users.backup]: 4,
+        lp_app_rw: 500,
+        lp_backup_ro: 4,
+      });
+    });
+
+    test("an IAM-like login the migrator has no ADMIN on: the grant applies, ALTER ROLE comes back as a warning with the statement to run", async () => {
+      const iam = `${db}_iam@p.iam`;
+      await createIamLikeLogin(iam);
+      const result = await withClient(migratorConfig(db), (c) =>
+        reconcileMemberships(c, { [users.app]: ["lp_app_rw"], [users.backup]: ["lp_backup_ro"], [iam]: ["lp_app_rw"] }, { connectionLimits: { [iam]: 800 } }),
+      );
+      expect(result.granted).toEqual([`lp_app_rw → ${iam}`]);
+      expect(result.warnings).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(new RegExp(`^cannot set ${iam}'s role settings: permission denied .*42501.*ADMIN OPTION.*ALTER ROLE "${iam}" CONNECTION LIMIT 800`)),
+          expect.stringMatching(new RegExp(`ALTER ROLE "${iam}" SET statement_timeout = '15s'`)),
+        ]),
+      );
+      // Once its admin has set them, the reconcile finds nothing to change and says nothing.
+      await withClient(serverConfig(db), async (c) => {
+        await c.query(`ALTER ROLE "${iam}" CONNECTION LIMIT 800`);
+        await c.query(`ALTER ROLE "${iam}" SET statement_timeout = '15s'`);
+        await c.query(`ALTER ROLE "${iam}" SET idle_in_transaction_session_timeout = '30s'`);
+      });
+      const again = await withClient(migratorConfig(db), (c) =>
+        reconcileMemberships(c, { [users.app]: ["lp_app_rw"], [users.backup]: ["lp_backup_ro"], [iam]: ["lp_app_rw"] }, { connectionLimits: { [iam]: 800 } }),
+      );
+      expect(again).toEqual({ granted: [], revoked: [], warnings: [] });
+      await withClient(serverConfig(), (c) => c.query(`DROP OWNED BY "${iam}"; DROP ROLE "${iam}"`)).catch(() => undefined);
     });
 
     test.each([

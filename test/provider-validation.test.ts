@@ -48,6 +48,8 @@ describe("validateInputs", () => {
     ["a checksum that does not match the SQL", { migrations: [{ ...asInput(m1), sha256: "0".repeat(64) }] }, "migrations[0].sha256", /does not match its SQL/],
     ["migrations out of order", { migrations: [asInput(m2), asInput(m1)] }, "migrations[1]", /must come after 0002_b\.sql/],
     ["a group role that is not an identifier", { memberships: { "lp-app@p.iam": ["App RW"] } }, "memberships.lp-app@p.iam", /group-role identifiers/],
+    ["a login limit of 0", { loginConnectionLimits: { "lp-app@p.iam": 0 } }, "loginConnectionLimits.lp-app@p.iam", /whole number of connections ≥ 1/],
+    ["a limit for a login without memberships", { loginConnectionLimits: { "other@p.iam": 10 } }, "loginConnectionLimits.other@p.iam", /also be listed in memberships/],
     ["zero months ahead", { maintenance: { monthsAhead: 0, retentionMonths: {} } }, "maintenance.monthsAhead", /≥ 1/],
     ["a fractional retention", { maintenance: { monthsAhead: 3, retentionMonths: { audit_log: 1.5 } } }, "maintenance.retentionMonths.audit_log", /whole number/],
   ])("%s is reported on its property", (_what, change, property, reason) => {
@@ -122,6 +124,8 @@ describe("diff and pending", () => {
     ["a migration added", { migrations: [asInput(m1), asInput(m2), asInput(parseMigration("0003_c.sql", "-- Up Migration\nSELECT 1;\n"))] }, true],
     ["a migration's content changed", { migrations: [asInput(m1), asInput(parseMigration("0002_b.sql", "-- Up Migration\nCREATE TABLE b (id bigint);\n"))] }, true],
     ["a membership added", { memberships: { "lp-app@p.iam": ["lp_app_rw"], "lp-analytics@p.iam": ["lp_analytics_ro"] } }, true],
+    ["a login connection limit added", { loginConnectionLimits: { "lp-app@p.iam": 800 } }, true],
+    ["no login limits given, as before the input existed", { loginConnectionLimits: {} }, false],
     ["a maintenance setting changed", { maintenance: { monthsAhead: 4, retentionMonths: { analytics_events: 13 } } }, true],
     ["the migrations not known yet", { migrations: UNKNOWN_SENTINEL as never }, true],
   ])("%s → changes: %s, never a replacement", (_what, change, changes) => {

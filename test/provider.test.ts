@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ROOT } from "../lib/mock-runtime";
 import { ledgerHead, readLedger } from "../lib/migrate/engine";
 import { UNKNOWN_SENTINEL, type SchemaMigrationsInputs } from "../components/schema-migrations";
-import { createCloudSqlDatabase, MIGRATOR, migratorConfig } from "./harness/cloudsql";
+import { createCloudSqlDatabase, createIamLikeLogin, MIGRATOR, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
 import { localInputs, ok, replay, serializedProvider, testMigration } from "./harness/provider";
 
@@ -112,6 +112,23 @@ describe("serialized provider", () => {
     // A refresh that found drift makes the next diff report a change.
     const afterRefresh = await replay([{ op: "diff", args: [ID, read.props, next] }]);
     expect(ok(afterRefresh.results[0]).changes).toBe(true);
+  });
+
+  test("a login limit the migrator may not set (IAM-like login, no ADMIN OPTION) is reported in the outputs' warnings; the apply succeeds", async () => {
+    const db = await freshDatabase("provider_warnings");
+    const iam = `${db}_iam@p.iam`;
+    await createIamLikeLogin(iam);
+    try {
+      const inputs = localInputs(db, { memberships: { [iam]: ["lp_app_rw"] }, loginConnectionLimits: { [iam]: 800 } });
+      const run = await replay([{ op: "create", args: [inputs] }]);
+      const outs = ok(run.results[0]).outs;
+      expect(outs.warnings).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`cannot set ${iam}'s role settings: .*ALTER ROLE "${iam}" CONNECTION LIMIT 800`))]));
+      expect(run.output).toMatch(/\[schema-migrations\] warning: cannot set /);
+      const member = await withClient(serverConfig(db), (c) => c.query("SELECT pg_has_role($1, 'lp_app_rw', 'MEMBER') AS m", [iam]));
+      expect(member.rows[0].m).toBe(true);
+    } finally {
+      await withClient(serverConfig(), (c) => c.query(`DROP ROLE "${iam}"`)).catch(() => undefined);
+    }
   });
 
   test("check names the property of a bad input", async () => {

@@ -6,12 +6,23 @@
  *     per-table settings into `lp_ops.partition_settings` and calls the one SQL
  *     partition-management function `lp_ops.maintain_partitions(as_of)` (which pg_cron
  *     also runs, reading the same settings).
- *   - {@link reconcileMemberships}(client, memberships) → { granted, revoked, warnings }:
+ *   - {@link reconcileMemberships}(client, memberships, { connectionLimits }) → { granted, revoked, warnings }:
  *     grants group roles to login users (built-in or IAM) per stack config and revokes the
  *     managed group roles ({@link MANAGED_GROUP_ROLES}) not listed. It also copies each
- *     group's statement_timeout / idle_in_transaction_session_timeout and connection limit
- *     to its logins, because PostgreSQL applies role settings and limits only to the role
- *     a session logs in as, never through membership.
+ *     group's statement_timeout / idle_in_transaction_session_timeout to its logins, and
+ *     sets each login's CONNECTION LIMIT, because PostgreSQL applies role settings and
+ *     limits only to the role a session logs in as, never through membership.
+ *
+ * Connection limits: a login listed in `connectionLimits` gets exactly that limit (the
+ * provider passes the application login's from the connection budget, lib/connection-budget
+ * `loginConnectionLimits`: a group's fixed limit, e.g. lp_app_rw's 500, would cap a managed
+ * pooler's server connections below what the budget plans). Other logins get the sum of their
+ * groups' limits, as before. A role is altered only when its value differs.
+ *
+ * Permission: from PostgreSQL 16 altering a role needs ADMIN OPTION on it, which a CREATEROLE
+ * user has only for roles it created. Cloud SQL creates IAM users itself, so ALTER ROLE on an
+ * IAM login can fail with 42501. That never fails the run (grants still apply); it comes back
+ * as a warning naming the login, the statement to run and who can run it (docs/connectivity.md).
  *
  * Both must run as the migration user (a member of lp_owner, with ADMIN on the group roles).
  */
@@ -71,6 +82,12 @@ export async function runPartitionMaintenance(client: pg.ClientBase, settings: P
   }
 }
 
+/** Options of {@link reconcileMemberships}. */
+export interface ReconcileOptions {
+  /** CONNECTION LIMIT per login, overriding the sum of its groups' limits. @default {} (every login gets its groups' sum) */
+  readonly connectionLimits?: Readonly<Record<string, number>>;
+}
+
 export interface ReconcileResult {
   readonly granted: string[];
   readonly revoked: string[];
@@ -84,15 +101,24 @@ const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
  * Grants each login exactly its listed group roles among {@link MANAGED_GROUP_ROLES};
  * revokes managed group roles from logins (listed or not) that should not have them.
  */
-export async function reconcileMemberships(client: pg.ClientBase, memberships: Readonly<Record<string, readonly string[]>>): Promise<ReconcileResult> {
+export async function reconcileMemberships(
+  client: pg.ClientBase,
+  memberships: Readonly<Record<string, readonly string[]>>,
+  options: ReconcileOptions = {},
+): Promise<ReconcileResult> {
   const managed = new Set<string>(MANAGED_GROUP_ROLES);
+  const limits = options.connectionLimits ?? {};
+  for (const [login, limit] of Object.entries(limits)) {
+    if (!(login in memberships)) throw new Error(`role reconcile: connectionLimits names ${login}, which memberships does not list; list the login there too`);
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`role reconcile: connection limit ${limit} for ${login}; use a whole number ≥ 1`);
+  }
   for (const [login, groups] of Object.entries(memberships)) {
     if (!IDENT.test(login)) throw new Error(`role reconcile: "${login}" is not a valid database user name`);
     for (const g of groups) {
       if (!managed.has(g)) throw new Error(`role reconcile: ${login} lists group role "${g}"; allowed: ${MANAGED_GROUP_ROLES.join(", ")}`);
     }
   }
-  const roles = await client.query<{ rolname: string; rolcanlogin: boolean }>("SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1)", [
+  const roles = await client.query<{ rolname: string; rolcanlogin: boolean; rolconnlimit: number }>("SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1)", [
     Object.keys(memberships),
   ]);
   const missing = Object.keys(memberships).filter((l) => !roles.rows.some((r) => r.rolname === l));
@@ -128,7 +154,7 @@ export async function reconcileMemberships(client: pg.ClientBase, memberships: R
   }
   // Role settings and connection limits only apply to the login role itself.
   for (const [login, groups] of Object.entries(memberships)) {
-    if (groups.length === 0) continue;
+    if (groups.length === 0 && limits[login] === undefined) continue;
     const s = await client.query<{ setting: string; value: string }>(
       `SELECT split_part(cfg, '=', 1) AS setting, substr(cfg, strpos(cfg, '=') + 1) AS value
          FROM pg_db_role_setting d JOIN pg_roles g ON g.oid = d.setrole, unnest(d.setconfig) AS cfg
@@ -136,22 +162,38 @@ export async function reconcileMemberships(client: pg.ClientBase, memberships: R
         ORDER BY g.rolname`,
       [groups, [...COPIED_ROLE_SETTINGS]],
     );
-    const limit = await client.query<{ lim: number | null }>(
+    const have = await client.query<{ setting: string; value: string }>(
+      `SELECT split_part(cfg, '=', 1) AS setting, substr(cfg, strpos(cfg, '=') + 1) AS value
+         FROM pg_db_role_setting d JOIN pg_roles r ON r.oid = d.setrole, unnest(d.setconfig) AS cfg
+        WHERE d.setdatabase = 0 AND r.rolname = $1`,
+      [login],
+    );
+    const groupLimit = await client.query<{ lim: number | null }>(
       "SELECT sum(rolconnlimit)::int AS lim FROM pg_roles WHERE rolname = ANY($1) AND rolconnlimit >= 0",
       [groups],
     );
-    try {
-      // With several groups the first group (by name) wins for each setting; the limits add up.
-      const seen = new Set<string>();
-      for (const row of s.rows) {
-        if (seen.has(row.setting)) continue;
-        seen.add(row.setting);
-        await client.query(`ALTER ROLE ${q(login)} SET ${row.setting} = '${row.value.replace(/'/g, "''")}'`);
+    const wantLimit = limits[login] ?? groupLimit.rows[0].lim;
+    const currentLimit = roles.rows.find((r) => r.rolname === login)?.rolconnlimit;
+    const statements: string[] = [];
+    // With several groups the first group (by name) wins for each setting; the limits add up.
+    const seen = new Set<string>();
+    for (const row of s.rows) {
+      if (seen.has(row.setting)) continue;
+      seen.add(row.setting);
+      if (have.rows.some((h) => h.setting === row.setting && h.value === row.value)) continue;
+      statements.push(`ALTER ROLE ${q(login)} SET ${row.setting} = '${row.value.replace(/'/g, "''")}'`);
+    }
+    if (wantLimit !== null && wantLimit !== currentLimit) statements.push(`ALTER ROLE ${q(login)} CONNECTION LIMIT ${wantLimit}`);
+    for (const sql of statements) {
+      try {
+        await client.query(sql);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "42501") throw err;
+        warnings.push(
+          `cannot set ${login}'s role settings: ${(err as Error).message} (42501). From PostgreSQL 16 only a role with ADMIN OPTION on ` +
+            `${login} may alter it, and Cloud SQL creates IAM users itself; run as such a role: ${sql}; (docs/connectivity.md, "Login connection limits")`,
+        );
       }
-      if (limit.rows[0].lim !== null) await client.query(`ALTER ROLE ${q(login)} CONNECTION LIMIT ${limit.rows[0].lim}`);
-    } catch (err) {
-      if ((err as { code?: string }).code !== "42501") throw err;
-      warnings.push(`could not copy role settings to ${login} (${(err as Error).message}); set them with ALTER ROLE as its admin`);
     }
   }
   return { granted, revoked, warnings };

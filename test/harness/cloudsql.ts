@@ -63,3 +63,13 @@ export function migratorConfig(database: string): ClientConfig {
 export function loginConfig(database: string, user: string, password: string): ClientConfig {
   return { ...serverConfig(database), user, password };
 }
+
+/**
+ * A login like the one Cloud SQL creates for an IAM service account: made by
+ * the server's superuser (Cloud SQL's cloudsqladmin), so the migrator has no
+ * ADMIN OPTION on it and, from PostgreSQL 16, may not ALTER it. Not removed
+ * with the database (roles are cluster-wide): give it a name unique to the test.
+ */
+export async function createIamLikeLogin(name: string): Promise<void> {
+  await withClient(serverConfig(), (c) => c.query(`CREATE ROLE "${name.replace(/"/g, '""')}" LOGIN`));
+}
