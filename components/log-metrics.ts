@@ -37,9 +37,29 @@ const POSTGRES_LOG = 'log_id("cloudsql.googleapis.com/postgres.log")';
  * detected", and `log_temp_files` writes "temporary file: path "…", size N"
  * (the flag set logs every file; this counts those over {@link LARGE_TEMP_FILE_BYTES}). Backups:
  * Cloud SQL "View audit logs for automated backups" (system_event,
- * cloudsql.instances.automatedBackup, metadata.windowStatus). Exports: the
- * Admin Activity entry of cloudsql.instances.export logged with error severity.
+ * cloudsql.instances.automatedBackup, metadata.windowStatus). Exports: see
+ * {@link EXPORT_FAILURE_FILTER}.
  */
+/**
+ * A failed Cloud SQL export, whoever started it. `cloudsql.instances.export`
+ * is a long-running operation, and Cloud SQL's audit logging says such methods
+ * "usually generate two audit log entries: one when the operation starts and
+ * another when it ends" (Cloud SQL for PostgreSQL audit logging; Cloud Logging
+ * "Audit logs for long-running operations"). The first entry records the
+ * accepted request and carries no error, so its severity says nothing about
+ * the export (the old `severity>=ERROR` filter never matched a failure inside
+ * the operation). What does carry the outcome is `protoPayload.status`: set to
+ * a non-zero google.rpc.Code on the closing entry of a failed operation, and
+ * on the single entry of a rejected request (permission, bad URI, another
+ * operation running). Codes are 1–16, and a comparison on a missing field is
+ * false in the Logging query language, so successful entries never match.
+ * The scheduled export's failed Workflows executions are alerted on
+ * separately (lib/metrics.ts, export-workflow-failures), which also covers
+ * failures before the export call.
+ */
+export const EXPORT_FAILURE_FILTER =
+  'log_id("cloudaudit.googleapis.com/activity") AND protoPayload.methodName="cloudsql.instances.export" AND protoPayload.status.code>0';
+
 const FILTERS: Readonly<Record<LogMetricKey, string>> = Object.freeze({
   lockWaits: `${POSTGRES_LOG} AND textPayload=~"still waiting for .+ after [0-9.]+ ms"`,
   deadlocks: `${POSTGRES_LOG} AND textPayload:"deadlock detected"`,
@@ -47,8 +67,7 @@ const FILTERS: Readonly<Record<LogMetricKey, string>> = Object.freeze({
   backupFailures:
     'log_id("cloudaudit.googleapis.com/system_event") AND protoPayload.methodName="cloudsql.instances.automatedBackup" ' +
     'AND protoPayload.metadata.windowStatus=("STATUS_FAILED" OR "STATUS_ATTEMPT_FAILED")',
-  exportFailures:
-    'log_id("cloudaudit.googleapis.com/activity") AND protoPayload.methodName="cloudsql.instances.export" AND severity>=ERROR',
+  exportFailures: EXPORT_FAILURE_FILTER,
 });
 
 /** Metric name suffixes. */

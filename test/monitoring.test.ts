@@ -197,6 +197,10 @@ describe("log-based metrics", () => {
     expect(byName("temp_files").inputs.metricDescriptor).toMatchObject({ valueType: "DISTRIBUTION", unit: "By" });
     expect(byName("backup_failures").inputs.filter).toContain('protoPayload.methodName="cloudsql.instances.automatedBackup"');
     expect(byName("export_failures").inputs.filter).toContain('protoPayload.methodName="cloudsql.instances.export"');
+    // A failed export is the entry with an error status (the operation's closing entry, or a rejected request);
+    // the opening entry of an export that fails later is logged at normal severity, so severity cannot select it.
+    expect(byName("export_failures").inputs.filter).toContain("protoPayload.status.code>0");
+    expect(byName("export_failures").inputs.filter).not.toContain("severity");
   });
 
   /** The textPayload regex of a filter, as a JS RegExp (Cloud Logging's RE2 syntax used here is a subset). */
