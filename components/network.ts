@@ -13,6 +13,12 @@ import { MAX_PSA_PREFIX, MIN_PSA_PREFIX } from "../lib/limits";
 const NETWORK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const NETWORK_PATH = /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[^/]+\/global\/networks\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/**
+ * A /16 gives Cloud SQL room for many instances and regions; Google recommends
+ * allocating at least /24 and suggests /16 for growth ("Configure private services access").
+ */
+export const DEFAULT_PSA_PREFIX = 16;
+
 /** Arguments of {@link PrivateNetwork}. */
 export interface PrivateNetworkArgs {
   /** GCP project id. */
@@ -21,7 +27,7 @@ export interface PrivateNetworkArgs {
   readonly networkName: string;
   /** Existing VPC (name, `projects/<p>/global/networks/<n>` or self link) to attach to instead of creating one. @default undefined (create a VPC) */
   readonly existingNetwork?: string;
-  /** Prefix length of the Private Service Access range. @default 16 */
+  /** Prefix length of the Private Service Access range. @default DEFAULT_PSA_PREFIX (16) */
   readonly pscRangePrefixLength?: number;
   /** Resources (enabled APIs) that must exist before any child. @default [] */
   readonly requires?: readonly pulumi.Resource[];
@@ -42,7 +48,7 @@ export class PrivateNetwork extends pulumi.ComponentResource {
 
   constructor(name: string, args: PrivateNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lp:network:PrivateNetwork", name, {}, opts);
-    const prefix = args.pscRangePrefixLength ?? 16;
+    const prefix = args.pscRangePrefixLength ?? DEFAULT_PSA_PREFIX;
     if (!Number.isInteger(prefix) || prefix < MIN_PSA_PREFIX || prefix > MAX_PSA_PREFIX) {
       throw new pulumi.ResourceError(`pscRangePrefixLength ${prefix} must be /${MIN_PSA_PREFIX} to /${MAX_PSA_PREFIX}`, this);
     }

@@ -174,10 +174,15 @@ export interface PrimaryInstanceArgs {
   readonly denyMaintenancePeriod?: { readonly startDate: string; readonly endDate: string };
   /** Automated backups. */
   readonly backup: {
+    /** Start of the daily backup window, "HH:MM" UTC. */
     readonly startTime: string;
+    /** Where backups are stored. @default undefined (Cloud SQL's multi-region nearest the instance) */
     readonly location?: string;
+    /** Keep transaction logs for point-in-time recovery. */
     readonly pointInTimeRecovery: boolean;
+    /** Days of transaction logs kept. */
     readonly transactionLogRetentionDays: number;
+    /** Automated backups kept. */
     readonly retainedBackups: number;
   };
   /** Days the final backup taken on delete is kept. @default DEFAULT_FINAL_BACKUP_RETENTION_DAYS (30) */
@@ -204,7 +209,7 @@ export class PrimaryInstance extends pulumi.ComponentResource {
   public readonly connectionName: pulumi.Output<string>;
   /** Private IP address. */
   public readonly privateIp: pulumi.Output<string>;
-  /** PEM of the server CA certificate clients verify against. */
+  /** PEM bundle of every server CA certificate clients verify against (two during a CA rotation). */
   public readonly serverCaCert: pulumi.Output<string>;
   /** The key that encrypts the instance. */
   public readonly encryptionKeyName: pulumi.Output<string>;
@@ -319,7 +324,8 @@ export class PrimaryInstance extends pulumi.ComponentResource {
 
     this.connectionName = this.instance.connectionName;
     this.privateIp = this.instance.privateIpAddress;
-    this.serverCaCert = this.instance.serverCaCerts.apply((certs) => certs[0]?.cert ?? "");
+    // Trust every listed CA: during a rotation Cloud SQL lists the old and the new one, in no set order.
+    this.serverCaCert = this.instance.serverCaCerts.apply((certs) => certs.map((c) => c.cert ?? "").filter(Boolean).join("\n"));
     this.registerOutputs({
       connectionName: this.connectionName,
       privateIp: this.privateIp,

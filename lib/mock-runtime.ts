@@ -57,7 +57,11 @@ const COMPUTED: Record<string, OutputFactory> = {
       ipAddresses: [{ type: "PRIVATE", ipAddress: mockIp(a.name) }],
       selfLink: `https://sqladmin.googleapis.com/sql/v1beta4/projects/${c.project}/instances/${a.inputs.name ?? a.name}`,
       serviceAccountEmailAddress: `p123456789-abcd@gcp-sa-cloud-sql.iam.gserviceaccount.com`,
-      serverCaCerts: [{ cert: `-----BEGIN CERTIFICATE-----\nMOCK-${a.name}\n-----END CERTIFICATE-----\n`, sha1Fingerprint: "00" }],
+      // Two CAs, as Cloud SQL lists them in the middle of a server CA rotation.
+      serverCaCerts: ["current", "next"].map((ca, i) => ({
+        cert: `-----BEGIN CERTIFICATE-----\nMOCK-${a.name}-${ca}\n-----END CERTIFICATE-----\n`,
+        sha1Fingerprint: `0${i}`,
+      })),
       dnsName: `${a.name}.mock.sql.goog.`,
       pscServiceAttachmentLink: "",
     };

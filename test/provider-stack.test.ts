@@ -33,7 +33,9 @@ describe.each(["prod", "staging"])("stack %s", (stack) => {
     expect(schema.propertyDependencies.host).toEqual([primary!.name]);
     expect(schema.inputs.host).toMatch(/^10\.20\.0\.\d+$/);
     expect(schema.propertyDependencies.serverCa).toEqual([primary!.name]);
-    expect(schema.inputs.serverCa).toContain(`MOCK-${primary!.name}\n`);
+    // Every CA the instance lists is trusted, so a server CA rotation never breaks migrations.
+    expect(schema.inputs.serverCa).toContain(`MOCK-${primary!.name}-current\n`);
+    expect(schema.inputs.serverCa).toContain(`MOCK-${primary!.name}-next\n`);
     expect(schema.inputs.allowPlaintext).toBe(false);
     expect(schema.inputs.database).toBe(database.inputs.name);
     expect(schema.inputs.user).toBe(migrationUser!.inputs.name);
