@@ -112,6 +112,17 @@ export function replicaSettings(
   };
 }
 
+/**
+ * PostgreSQL refuses to start a hot standby whose max_connections is below its
+ * primary's, so a replica's or read pool's flags must name one at least as high.
+ */
+export function standbyFlagsProblem(flags: Readonly<Record<string, string>>, primaryMaxConnections: number): string | undefined {
+  if (!flags.max_connections) return `flags must include max_connections (at least the primary's ${primaryMaxConnections}, hot standby rule)`;
+  return maxConnectionsOf(flags) < primaryMaxConnections
+    ? `flags.max_connections ${flags.max_connections} must be at least the primary's ${primaryMaxConnections} (hot standby rule)`
+    : undefined;
+}
+
 /** Checks the settings primary, replicas and read pools share; returns the problem or undefined. */
 export function instanceSettingsProblem(a: {
   readonly edition: Edition;

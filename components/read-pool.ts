@@ -7,7 +7,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { maxConnectionsOf, type FlagSet } from "../lib/database-flags";
 import { MAX_READ_POOL_NODES } from "../lib/limits";
-import { instanceSettingsProblem, replicaSettings, type PrimaryInstance } from "./primary-instance";
+import { instanceSettingsProblem, replicaSettings, standbyFlagsProblem, type PrimaryInstance } from "./primary-instance";
 
 /** Autoscaling keeps average CPU near half, leaving room for a node's failure. Cloud SQL allows 0.1–0.9 ("Read pool autoscaling"). */
 export const AUTOSCALE_CPU_TARGET = 0.5;
@@ -70,9 +70,8 @@ export class ReadPool extends pulumi.ComponentResource {
     if (this.maxNodeCount !== 0 && (this.maxNodeCount < this.nodeCount || this.maxNodeCount > MAX_READ_POOL_NODES)) {
       fail(`maxNodeCount ${this.maxNodeCount} must be 0 (no autoscaling) or ${this.nodeCount} to ${MAX_READ_POOL_NODES}`);
     }
-    if (maxConnectionsOf(flags) < args.primary.maxConnections) {
-      fail(`flags.max_connections ${flags.max_connections} must be at least the primary's ${args.primary.maxConnections} (hot standby rule)`);
-    }
+    const standby = standbyFlagsProblem(flags, args.primary.maxConnections);
+    if (standby) fail(standby);
     this.maxConnections = maxConnectionsOf(flags);
     this.encryptionKeyName = p.encryption.keyFor(this.region);
     const autoscale = this.maxNodeCount > 0;

@@ -8,7 +8,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { maxConnectionsOf, type FlagSet } from "../lib/database-flags";
-import { instanceSettingsProblem, replicaSettings, type PrimaryInstance } from "./primary-instance";
+import { instanceSettingsProblem, replicaSettings, standbyFlagsProblem, type PrimaryInstance } from "./primary-instance";
 
 /** Read weights are 0 (out of rotation) to 100, as lp-db:replicas allows. */
 export const MAX_READ_WEIGHT = 100;
@@ -72,9 +72,8 @@ export class ReadReplica extends pulumi.ComponentResource {
     if (this.disasterRecovery && this.region === p.region) {
       fail(`disasterRecovery needs a region other than the primary's (${p.region})`);
     }
-    if (!flags.max_connections || maxConnectionsOf(flags) < args.primary.maxConnections) {
-      fail(`flags.max_connections ${flags.max_connections} must be at least the primary's ${args.primary.maxConnections} (hot standby rule)`);
-    }
+    const standby = standbyFlagsProblem(flags, args.primary.maxConnections);
+    if (standby) fail(standby);
     if (args.instanceName === p.instanceName) fail(`instanceName ${args.instanceName} is the primary's name`);
     this.maxConnections = maxConnectionsOf(flags);
     this.encryptionKeyName = p.encryption.keyFor(this.region);

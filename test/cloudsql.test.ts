@@ -499,6 +499,7 @@ describe("component validation", () => {
       [{ disasterRecovery: true }, /disasterRecovery needs a region other than the primary's \(us-central1\)/],
       [{ flags: resolveFlags({ tier: "db-perf-optimized-N-2", databaseName: "app" }) }, /max_connections 400 must be at least the primary's 800/],
       [{ instanceName: "lp-test" }, /instanceName lp-test is the primary's name/],
+      [{ flags: { log_connections: "on" } }, /flags must include max_connections \(at least the primary's 800/],
       [{ region: "europe-west1" }, /no encryption key in europe-west1/],
       [{ tier: "db-custom-2-8192" }, /is an ENTERPRISE tier but edition is ENTERPRISE_PLUS/],
     ])("refuses %j", (over, message) => {
@@ -519,6 +520,7 @@ describe("component validation", () => {
       [{ nodeCount: 21 }, /nodeCount 21/],
       [{ maxNodeCount: 1 }, /maxNodeCount 1 must be 0 \(no autoscaling\) or 2 to 20/],
       [{ maxNodeCount: 21 }, /maxNodeCount 21/],
+      [{ flags: { log_connections: "on" } }, /flags must include max_connections \(at least the primary's 800/],
       [{ flags: resolveFlags({ tier: "db-perf-optimized-N-2", databaseName: "app" }) }, /max_connections 400 must be at least the primary's 800/],
     ])("refuses %j", (over, message) => {
       expect(() => pool(over)).toThrow(message);
