@@ -266,7 +266,13 @@ function scrubbed(err: unknown, inputs: SchemaMigrationsInputs, context: string)
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------
-// The operations (create/update share `applySchema`; `npm run local` calls it too)
+// The operations (create/update share `applySchema`; `npm run local` and `npm run migrate` call it too)
+
+/** Options of {@link applySchema}. */
+export interface ApplyScope {
+  /** Apply the migrations only, without partition maintenance and the reconcile (`npm run migrate` without a stack). @default false */
+  readonly migrationsOnly?: boolean;
+}
 
 /**
  * Applies pending migrations, then partition maintenance and the membership
@@ -274,7 +280,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * losses and unreachable servers are retried with backoff up to
  * `tuning.maxAttempts`; every error message is scrubbed of the password.
  */
-export async function applySchema(inputs: SchemaMigrationsInputs, log: Log = () => undefined): Promise<SchemaMigrationsOutputs> {
+export async function applySchema(inputs: SchemaMigrationsInputs, log: Log = () => undefined, scope: ApplyScope = {}): Promise<SchemaMigrationsOutputs> {
   const say: Log = (line) => log(scrub(line, [inputs.password]));
   const target = targetOf(inputs);
   const migrations = toMigrationFiles(inputs.migrations);
@@ -294,6 +300,7 @@ export async function applySchema(inputs: SchemaMigrationsInputs, log: Log = () 
       appliedThisRun.push(...result.applied);
       // Maintenance and the reconcile run under the same lock, so two runs never race on partitions or grants.
       const client = clients[clients.length - 1];
+      if (scope.migrationsOnly) return outputsOf(inputs, await readLedger(client), migrations, appliedThisRun, result.pending, []);
       await acquireLock(client, lockTimeoutMs);
       try {
         const parts = await runPartitionMaintenance(client, {

@@ -3,6 +3,9 @@
  * migrations, against the embedded server under the Cloud SQL privilege
  * emulation; plus file validation and the CLI.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -17,9 +20,12 @@ import {
   type ApplyOptions,
 } from "../lib/migrate/engine";
 import { checkOrder, loadMigrations, parseMigration, splitStatements, type MigrationFile } from "../lib/migrate/files";
+import { parseStackConfig } from "../config";
+import { planCapacity } from "../lib/capacity-plan";
+import { loadStackValues } from "../lib/mock-runtime";
 import { main as migrateCli } from "../scripts/migrate";
 import { MIGRATOR, createCloudSqlDatabase, migratorConfig } from "./harness/cloudsql";
-import { databaseUrl, dropDatabase, withClient } from "./harness/db";
+import { databaseUrl, dropDatabase, serverConfig, withClient } from "./harness/db";
 
 const UP = "-- Up Migration\n";
 const mig = (name: string, body: string, header = "") => parseMigration(name, `${header}${UP}${body}`);
@@ -33,6 +39,7 @@ describe("migration files", () => {
       "0004_indexes.sql",
       "0006_partition_keys.sql",
       "0007_partition_conversion.sql",
+      "0011_analytics_covering_index.sql",
     ]);
   });
 
@@ -293,32 +300,113 @@ describe("migration engine on a database", () => {
       const code = await migrateCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env });
       return { code, out: out.join("\n"), err: err.join("\n") };
     };
+    const local = ["--allow-plaintext"];
 
     test("--dry-run lists the repository's pending migrations", async () => {
       await resetLedger();
-      const r = await cli(["--database-url", databaseUrl(db, MIGRATOR), "--dry-run"]);
+      const r = await cli(["--database-url", databaseUrl(db, MIGRATOR), "--dry-run", ...local]);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/would apply \d+:\n {2}0001_baseline_schema\.sql/);
       expect(await ledgerOf()).toEqual([]);
     });
 
     test.each([
-      ["no URL", [], {}, 2, /--database-url is required/],
-      ["an unknown flag", ["--database-url", "postgresql://u:p@h/db", "--force"], {}, 2, /unknown argument "--force"/],
-      ["a non-postgres URL", ["--database-url", "mysql://u:p@h/db"], {}, 2, /must be a postgresql:\/\/ URL/],
-      ["a bad lock timeout", ["--database-url", "postgresql://u:p@h/db", "--lock-timeout-ms", "soon"], {}, 2, /whole number of milliseconds/],
-    ])("exits with usage on %s", async (_what, argv, env, code, message) => {
+      ["no URL", [], {}, /--database-url is required/],
+      ["an unknown flag", ["--database-url", "postgresql://u:p@h/db", "--force"], {}, /unknown argument "--force"/],
+      ["a non-postgres URL", ["--database-url", "mysql://u:p@h/db", ...local], {}, /must be a postgresql:\/\/ URL/],
+      ["a bad lock timeout", ["--database-url", "postgresql://u:p@h/db", "--lock-timeout-ms", "soon"], {}, /whole number of milliseconds/],
+      ["neither a server CA nor --allow-plaintext", ["--database-url", "postgresql://u:p@10.0.0.3/db"], {}, /give --server-ca FILE .* or --allow-plaintext for a loopback server/],
+      ["--allow-plaintext to a remote host", ["--database-url", "postgresql://u:p@10.0.0.3/db", "--allow-plaintext"], {}, /--allow-plaintext is accepted only for a loopback host .* not 10\.0\.0\.3/],
+      ["both a server CA and --allow-plaintext", ["--database-url", "postgresql://u:p@127.0.0.1/db", "--allow-plaintext", "--server-ca", "ca.pem"], {}, /either --server-ca or --allow-plaintext/],
+      ["TLS settings in the URL", ["--database-url", "postgresql://u:p@10.0.0.3/db?sslmode=disable", "--server-ca", "ca.pem"], {}, /not as URL parameters/],
+    ])("exits with usage on %s", async (_what, argv, env, message) => {
       const r = await cli(argv, env);
-      expect(r.code).toBe(code);
+      expect(r.code).toBe(2);
       expect(r.err).toMatch(message);
     });
 
-    test("a wrong password fails clearly and never prints the password", async () => {
-      const secret = "Sup3r-S3cret-Pw";
-      const r = await cli([], { DATABASE_URL: databaseUrl(db, { name: MIGRATOR.name, password: secret }) });
+    test("a --server-ca that is not a PEM certificate is refused before connecting", async () => {
+      const file = path.join(os.tmpdir(), `lp-cli-ca-${process.pid}.pem`);
+      fs.writeFileSync(file, "not a certificate");
+      try {
+        const r = await cli(["--database-url", databaseUrl(db, MIGRATOR), "--server-ca", file]);
+        expect(r.code).toBe(1);
+        expect(r.err).toMatch(/holds no PEM certificate/);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    });
+
+    test("with --server-ca the session is TLS through lib/pg-connect: a server without TLS is refused", async () => {
+      const file = path.join(os.tmpdir(), `lp-cli-ca-ok-${process.pid}.pem`);
+      fs.writeFileSync(file, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+      try {
+        const r = await cli(["--database-url", databaseUrl(db, MIGRATOR), "--server-ca", file, "--dry-run"]);
+        expect(r.code).toBe(1);
+        expect(r.err).toMatch(new RegExp(`migrate: ${MIGRATOR.name}@127\\.0\\.0\\.1:\\d+/${db}: the server does not accept TLS connections`));
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    });
+
+    test("a wrong password fails clearly and never prints the password, raw or URL-encoded", async () => {
+      const secret = "Sup3r/S3cret@Pw%";
+      const r = await cli(["--allow-plaintext"], { DATABASE_URL: databaseUrl(db, { name: MIGRATOR.name, password: secret }) });
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(new RegExp(`cannot connect to .*/${db} as ${MIGRATOR.name}: password authentication failed`));
+      expect(r.err).toMatch(new RegExp(`${MIGRATOR.name}@127\\.0\\.0\\.1:\\d+/${db}: authentication failed`));
       expect(r.err + r.out).not.toContain(secret);
+      expect(r.err + r.out).not.toContain(encodeURIComponent(secret));
+      const unknown = await cli([`--database-url=${databaseUrl(db, { name: MIGRATOR.name, password: secret })}`, `--bogus=${databaseUrl(db, { name: "x", password: secret })}`]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).not.toContain(encodeURIComponent(secret));
+    });
+
+    describe("applying, as the provider does", () => {
+      let cliDb = "";
+      const logins = ["lp-app-staging@rds-lms.iam", "lp-analytics-staging@rds-lms.iam"];
+      beforeAll(async () => {
+        cliDb = await createCloudSqlDatabase("engine_cli");
+        await withClient(migratorConfig(cliDb), async (c) => {
+          for (const l of logins) await c.query(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${l}') THEN CREATE ROLE "${l}" LOGIN; END IF; END $$`);
+        });
+      });
+      afterAll(async () => {
+        if (cliDb) await dropDatabase(cliDb);
+        await withClient(serverConfig(), async (c) => {
+          for (const l of logins) await c.query(`DROP ROLE IF EXISTS "${l}"`);
+        }).catch(() => undefined);
+      });
+
+      test("without --stack: the migrations only, and a second run applies nothing", async () => {
+        const first = await cli(["--database-url", databaseUrl(cliDb, MIGRATOR), ...local]);
+        expect(first.err).toBe("");
+        expect(first.code).toBe(0);
+        expect(first.out).toMatch(new RegExp(`applied ${loadMigrations().length}: 0001_baseline_schema\\.sql`));
+        expect(first.out).toMatch(/partition maintenance and membership reconcile skipped; give --stack NAME/);
+        const again = await cli(["--database-url", databaseUrl(cliDb, MIGRATOR), ...local]);
+        expect(again.out).toMatch(/applied 0\npending 0/);
+      });
+
+      test("with --stack: partition maintenance and the reconcile with the stack's memberships and login limits", async () => {
+        const config = parseStackConfig(loadStackValues("staging"));
+        const r = await cli(["--database-url", databaseUrl(cliDb, MIGRATOR), ...local, "--stack", "staging"]);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(/partition maintenance: created \d+/);
+        expect(r.out).toMatch(/membership reconcile: granted lp_app_rw → lp-app-staging@rds-lms\.iam/);
+        const roles = await withClient(migratorConfig(cliDb), (c) =>
+          c.query<{ rolname: string; rolconnlimit: number; app: boolean }>(
+            "SELECT rolname, rolconnlimit, pg_has_role(rolname, 'lp_app_rw', 'MEMBER') AS app FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1",
+            [logins],
+          ),
+        );
+        expect(roles.rows).toEqual([
+          { rolname: logins[1], rolconnlimit: 20, app: false },
+          { rolname: logins[0], rolconnlimit: planCapacity(config).budget.appLoginConnectionLimit, app: true },
+        ]);
+        const months = await withClient(migratorConfig(cliDb), (c) => c.query<{ m: number }>("SELECT DISTINCT months_ahead AS m FROM lp_ops.partition_settings"));
+        expect(months.rows).toEqual([{ m: config.migrations.partitionMonthsAhead }]);
+      });
     });
   });
 });
