@@ -733,6 +733,23 @@ describe("partition maintenance for a given date", () => {
     );
   });
 
+  test("analytics_events partitions maintenance created after 0011 come with the covering index, attached, and the parent's stays valid", async () => {
+    const { rows } = await withClient(migratorConfig(db), (c) =>
+      c.query<{ part: string; attached: boolean; parent_valid: boolean }>(
+        `SELECT p.inhrelid::regclass::text AS part,
+                EXISTS (SELECT FROM pg_index i JOIN pg_inherits ii ON ii.inhrelid = i.indexrelid
+                         WHERE i.indrelid = p.inhrelid AND i.indisvalid
+                           AND ii.inhparent = 'analytics_events_course_occurred_cov_idx'::regclass) AS attached,
+                (SELECT indisvalid FROM pg_index WHERE indexrelid = 'analytics_events_course_occurred_cov_idx'::regclass) AS parent_valid
+           FROM pg_inherits p WHERE p.inhparent = 'analytics_events'::regclass ORDER BY 1`,
+      ),
+    );
+    // The dates above moved analytics_events to 2030 too: every partition left was made by maintain_partitions
+    // (its retention stays 13 months, so 2030-01 to 2030-11 remain)
+    expect(rows.map((r) => r.part)).toEqual(Array.from({ length: 11 }, (_, i) => `analytics_events_p2030${String(i + 1).padStart(2, "0")}`));
+    expect(rows.every((r) => r.attached && r.parent_valid)).toBe(true);
+  });
+
   test.each([
     ["monthsAhead 0", { monthsAhead: 0, retentionMonths: {} }, /monthsAhead = 0; use a whole number from 1 to 24/],
     ["an unknown table", { monthsAhead: 1, retentionMonths: { enrollments: 3 } }, /"enrollments" is not a partitioned table; known tables: /],
