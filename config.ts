@@ -118,6 +118,8 @@ export interface StackConfig {
     readonly drillPointInTime?: string;
     /** Row-count bounds of the key tables the drill checks, by table. */
     readonly drillRowBounds: Readonly<Record<string, { readonly min: number; readonly max?: number }>>;
+    /** Changing it repeats the drill at the same point in time; undefined for none. */
+    readonly drillRunId?: string;
   };
   readonly monitoring: {
     readonly warningEmails: readonly string[];
@@ -129,6 +131,8 @@ export interface StackConfig {
     readonly slackAuthToken?: pulumi.Output<string>;
   };
   readonly migrations: {
+    /** How `pulumi up` reaches the primary: a runner inside the VPC dials its private IP, or the Cloud SQL connector. */
+    readonly connection: "direct" | "connector";
     readonly partitionMonthsAhead: number;
     readonly analyticsRetentionMonths: number;
     readonly auditRetentionMonths: number;
@@ -300,6 +304,7 @@ const rawSchema = z.object({
     .refine((v) => v === "" || (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(v) && !Number.isNaN(Date.parse(v))), {
       message: 'expected "" (latest) or an RFC3339 UTC timestamp such as "2026-11-20T03:15:00Z"',
     }),
+  drillRunId: z.string().regex(/^([a-z0-9][-a-z0-9]{0,19})?$/, 'expected "" or up to 20 lowercase letters, digits or hyphens'),
   drillRowBounds: pairList(PG_IDENT, "<table>=<min> or <table>=<min>..<max>").transform((bounds, ctx) =>
     Object.fromEntries(
       Object.entries(bounds).map(([table, range], i) => {
@@ -316,6 +321,7 @@ const rawSchema = z.object({
   criticalEmails: emails,
   slackChannel: z.string().refine((v) => v === "" || /^#[-_a-z0-9]{1,80}$/.test(v), { message: 'expected "" or "#channel-name"' }),
   alertsDocUrl: z.string().refine((v) => v === "" || /^https:\/\/[^\s#]+$/.test(v), { message: 'expected "" or the https:// address of docs/alerts.md (no #anchor)' }),
+  migrationConnection: z.enum(["direct", "connector"]),
   partitionMonthsAhead: int(1, 24),
   analyticsRetentionMonths: int(1, 120),
   auditRetentionMonths: int(12, 240),
@@ -451,6 +457,12 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
   if (raw.transactionLogRetentionDays > MAX_LOG_RETENTION_DAYS[raw.edition]) {
     fail("transactionLogRetentionDays", `${raw.edition} keeps at most ${MAX_LOG_RETENTION_DAYS[raw.edition]} days of transaction logs`);
   }
+  if (raw.sslMode === "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" && raw.migrationConnection !== "connector") {
+    fail(
+      "sslMode",
+      'client certificates are required, but migrations connect directly with a password; set lp-db:migrationConnection to "connector" (the Cloud SQL connector presents a client certificate)',
+    );
+  }
   if (raw.connectionPooling && raw.edition !== "ENTERPRISE_PLUS") {
     fail("connectionPooling", "managed connection pooling needs lp-db:edition ENTERPRISE_PLUS");
   }
@@ -554,6 +566,7 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
       drillEnabled: raw.drillEnabled,
       drillPointInTime: raw.drillPointInTime || undefined,
       drillRowBounds: raw.drillRowBounds,
+      drillRunId: raw.drillRunId || undefined,
     },
     monitoring: {
       warningEmails: raw.alertEmails,
@@ -563,6 +576,7 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
       slackAuthToken: source.slackAuthToken,
     },
     migrations: {
+      connection: raw.migrationConnection,
       partitionMonthsAhead: raw.partitionMonthsAhead,
       analyticsRetentionMonths: raw.analyticsRetentionMonths,
       auditRetentionMonths: raw.auditRetentionMonths,

@@ -136,6 +136,10 @@ const schemaMigrations = new SchemaMigrations(
     user: access.migrationUserName,
     password: access.migrationPassword,
     serverCa: primary.serverCaCert,
+    connector:
+      config.migrations.connection === "connector"
+        ? primary.connectionName.apply((instanceConnectionName) => ({ instanceConnectionName, ipType: "PRIVATE" as const }))
+        : undefined,
     migrations: loadMigrations(),
     memberships: Object.fromEntries(Object.values(access.iamLogins).map((l) => [l.login, l.groupRoles])),
     maintenance: {
@@ -224,6 +228,8 @@ const drill = config.backup.drillEnabled
         // The head the migrations left on the primary; a clone from before the latest `pulumi up` differs (docs/runbook.md).
         expectedLedgerHead: schemaMigrations.ledgerHead,
         rowBounds: config.backup.drillRowBounds,
+        runId: config.backup.drillRunId,
+        useConnector: config.migrations.connection === "connector",
         partitionedTables: ["analytics_events", "audit_log"],
         partitionMonthsAhead: config.migrations.partitionMonthsAhead,
         // After the migrations: a clone of "latest" then holds this update's schema.

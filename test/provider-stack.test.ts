@@ -59,3 +59,19 @@ test("the unknown sentinel the provider checks for is the SDK's", () => {
 test("the registered type carries the module, as pulumi.dynamic.Resource forms it", () => {
   expect(SCHEMA_MIGRATIONS_TYPE).toBe("pulumi-nodejs:dynamic/lp/database:SchemaMigrations");
 });
+
+test.each([
+  ["direct", undefined],
+  ["connector", { ipType: "PRIVATE" }],
+])("migrationConnection %s: the migrations resource gets connector %j", async (connection, connector) => {
+  const { recorder } = await runStack("prod", {
+    overrides: { migrationConnection: connection, sslMode: connection === "connector" ? "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" : "ENCRYPTED_ONLY" },
+  });
+  const [schema] = recorder.ofType(SCHEMA_MIGRATIONS_TYPE);
+  const primary = recorder.ofType("gcp:sql/databaseInstance:DatabaseInstance").find((r) => r.inputs.masterInstanceName === undefined);
+  if (connector === undefined) {
+    expect(schema.inputs.connector).toBeUndefined();
+  } else {
+    expect(schema.inputs.connector).toEqual({ ...connector, instanceConnectionName: `rds-lms:us-central1:${primary!.inputs.name}` });
+  }
+});
