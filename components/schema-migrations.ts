@@ -7,15 +7,25 @@
  *   the state does not depend on the machine that deployed it.
  * - `check` validates the inputs and computes `pending` (migrations the last
  *   successful apply did not have), which `pulumi preview` shows as a change.
- * - `diff` reports a change only when the migration set, the memberships or
- *   the maintenance settings change (or a refresh found drift); it never asks
- *   for a replacement, and tolerates the unknown values of a first preview.
+ * - `diff` reports a change when the migration set, the memberships (and
+ *   login limits) or the maintenance settings change, when a refresh found
+ *   drift, and when a connection field ({@link CONNECTION_FIELDS}: host, port,
+ *   user, password, server CA or name, connector) changes or is not known yet.
+ *   The last goes beyond the issue's "only when the migration set, the
+ *   memberships or the settings change" on purpose: `read` only ever sees the
+ *   state, so without an update after a password or CA rotation the state keeps
+ *   the old values and every later `pulumi refresh` fails. The update it causes
+ *   is a no-op for the database (nothing pending; maintenance and the reconcile
+ *   are idempotent) that brings the state up to date. Tuning alone is no change.
+ *   It never asks for a replacement.
  * - `create`/`update` apply under the migration advisory lock (bounded wait)
  *   through lib/migrate, reconnecting after a lost connection up to a bound.
  * - `warnings` (output) lists what an apply could not do but did not fail on:
  *   today a login's CONNECTION LIMIT or settings the migration user may not
  *   alter (42501; see lib/migrate/maintenance.ts and docs/connectivity.md).
- * - `read` (`pulumi refresh`) reports drift from the database's ledger.
+ * - `read` (`pulumi refresh`) reports drift from the database's ledger. It
+ *   connects with the state's values; if those are stale (a rotation not yet
+ *   deployed) the error says to run `pulumi up` first.
  * - `delete` leaves the database untouched.
  *
  * The provider object below is serialized into the state by Pulumi's closure
@@ -385,8 +395,22 @@ export async function readSchema(props: SchemaMigrationsOutputs): Promise<Schema
       await client.end().catch(() => undefined);
     }
   } catch (err) {
-    throw scrubbed(err, props, `reading the migration ledger of ${props.database}`);
+    // The state's connection values are all a refresh has; after a rotation they are stale until `pulumi up` records the new ones.
+    const stale =
+      isConnectError(err) && (err.kind === "auth" || err.kind === "tls")
+        ? " — if the password, server CA or address changed since the last `pulumi up` (a rotation), run `pulumi up` first so the state has the new values, then refresh"
+        : "";
+    const e = scrubbed(err, props, `reading the migration ledger of ${props.database}`);
+    throw Object.assign(e, { message: `${e.message}${stale}` });
   }
+}
+
+/** Inputs that say how to reach the database; a change updates the state through a no-op apply (see the header). */
+export const CONNECTION_FIELDS = ["host", "port", "user", "password", "serverCa", "serverName", "connector"] as const;
+
+/** Connection fields whose new value differs from the state's or is not known yet. */
+export function changedConnectionFields(olds: Partial<SchemaMigrationsInputs>, news: Partial<SchemaMigrationsInputs>): string[] {
+  return CONNECTION_FIELDS.filter((f) => containsUnknown(news[f]) || canonical(olds[f]) !== canonical(news[f]));
 }
 
 /** True when a refresh recorded drift, so the next `pulumi up` must reconcile. */
@@ -394,12 +418,19 @@ function hasDrift(drift: Drift | undefined): boolean {
   return !!drift && drift.appliedOutsidePulumi.length + drift.missing.length + drift.checksumMismatch.length > 0;
 }
 
-/** What `diff` decides: changes only for the migration set, memberships, settings or recorded drift; never a replacement. */
+/** What `diff` decides: changes for the migration set, memberships, settings, recorded drift or the connection fields; never a replacement. */
 export function diffSchema(olds: Partial<SchemaMigrationsOutputs>, news: Partial<SchemaMigrationsInputs>): pulumi.dynamic.DiffResult {
   const a = fingerprint(olds);
   const unknown = containsUnknown(news.migrations) || containsUnknown(news.memberships) || containsUnknown(news.maintenance);
   const b = unknown ? undefined : fingerprint(news);
-  const changes = !b || a.migrations !== b.migrations || a.memberships !== b.memberships || a.maintenance !== b.maintenance || hasDrift(olds.drift) || (olds.pending?.length ?? 0) > 0;
+  const changes =
+    !b ||
+    a.migrations !== b.migrations ||
+    a.memberships !== b.memberships ||
+    a.maintenance !== b.maintenance ||
+    hasDrift(olds.drift) ||
+    (olds.pending?.length ?? 0) > 0 ||
+    changedConnectionFields(olds, news).length > 0;
   return { changes, replaces: [], deleteBeforeReplace: false };
 }
 
@@ -458,7 +489,7 @@ export interface SchemaMigrationsArgs {
   /** TCP port. @default 5432 */
   readonly port?: pulumi.Input<number>;
   /** Reach the primary through the Cloud SQL connector (private IP, optional IAM auth) instead. @default undefined (direct) */
-  readonly connector?: pulumi.Input<ConnectorTarget>;
+  readonly connector?: pulumi.Input<{ readonly [K in keyof ConnectorTarget]: pulumi.Input<ConnectorTarget[K]> }>;
   /** Database the migrations apply to. */
   readonly database: pulumi.Input<string>;
   /** Migration user (Cloud SQL built-in user). */

@@ -7,6 +7,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { describe, expect, test } from "vitest";
 import {
+  changedConnectionFields,
   diffSchema,
   pendingNames,
   SCHEMA_MIGRATIONS_TYPE,
@@ -118,9 +119,17 @@ describe("diff and pending", () => {
 
   test.each<[string, Partial<SchemaMigrationsInputs>, boolean]>([
     ["nothing changed", {}, false],
-    ["only the connection changed (host, password, CA, tuning)", { host: "10.0.0.9", password: "rotated", serverCa: "other", tuning: { lockTimeoutMs: 1 } }, false],
+    ["only the tuning changed", { tuning: { lockTimeoutMs: 1, maxAttempts: 2 } }, false],
     ["the memberships in another order", { memberships: { "lp-app@p.iam": ["lp_app_rw"] } }, false],
-    ["connection values not known yet", { host: UNKNOWN_SENTINEL, password: UNKNOWN_SENTINEL }, false],
+    // A no-op update, so the state (all `read` sees) catches up with a rotation.
+    ["the password rotated", { password: "rotated" }, true],
+    ["the server CA rotated", { serverCa: "-----BEGIN CERTIFICATE-----\nNEW\n" }, true],
+    ["the host moved", { host: "10.0.0.9" }, true],
+    ["the port changed", { port: 6432 }, true],
+    ["another migration user", { user: "lp_migrator2" }, true],
+    ["a server name to check", { serverName: "p:db" }, true],
+    ["through the Cloud SQL connector now", { connector: { instanceConnectionName: "p:r:db" } }, true],
+    ["connection values not known yet", { host: UNKNOWN_SENTINEL, password: UNKNOWN_SENTINEL }, true],
     ["a migration added", { migrations: [asInput(m1), asInput(m2), asInput(parseMigration("0003_c.sql", "-- Up Migration\nSELECT 1;\n"))] }, true],
     ["a migration's content changed", { migrations: [asInput(m1), asInput(parseMigration("0002_b.sql", "-- Up Migration\nCREATE TABLE b (id bigint);\n"))] }, true],
     ["a membership added", { memberships: { "lp-app@p.iam": ["lp_app_rw"], "lp-analytics@p.iam": ["lp_analytics_ro"] } }, true],
@@ -132,6 +141,12 @@ describe("diff and pending", () => {
     const result = diffSchema(olds, { ...valid, ...change });
     expect(result.changes).toBe(changes);
     expect(result.replaces).toEqual([]);
+  });
+
+  test("changedConnectionFields names what changed; the database name and tuning are not connection fields", () => {
+    expect(changedConnectionFields(olds, { ...valid, password: "rotated", serverCa: "other", tuning: { lockTimeoutMs: 1 } })).toEqual(["password", "serverCa"]);
+    expect(changedConnectionFields(olds, { ...valid, host: UNKNOWN_SENTINEL })).toEqual(["host"]);
+    expect(changedConnectionFields(olds, valid)).toEqual([]);
   });
 
   test("drift found by a refresh makes the next diff a change", () => {

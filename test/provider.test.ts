@@ -10,7 +10,7 @@ import { ledgerHead, readLedger } from "../lib/migrate/engine";
 import { UNKNOWN_SENTINEL, type SchemaMigrationsInputs } from "../components/schema-migrations";
 import { createCloudSqlDatabase, createIamLikeLogin, MIGRATOR, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
-import { localInputs, ok, replay, serializedProvider, testMigration } from "./harness/provider";
+import { failed, localInputs, ok, replay, serializedProvider, testMigration } from "./harness/provider";
 
 const ID = "lp-schema-migrations/test";
 const databases: string[] = [];
@@ -76,7 +76,7 @@ describe("serialized provider", () => {
       { op: "diff", args: [ID, outs, inputs] },
       { op: "diff", args: [ID, outs, reordered] },
       { op: "diff", args: [ID, outs, { ...inputs, host: UNKNOWN_SENTINEL, password: UNKNOWN_SENTINEL, serverCa: UNKNOWN_SENTINEL }] },
-      { op: "diff", args: [ID, outs, { ...inputs, port: 1, tuning: { lockTimeoutMs: 1 } }] },
+      { op: "diff", args: [ID, outs, { ...inputs, tuning: { lockTimeoutMs: 1 } }] },
       { op: "diff", args: [ID, outs, next] },
       { op: "diff", args: [ID, outs, { ...inputs, maintenance: { monthsAhead: 4, retentionMonths: {} } }] },
       { op: "diff", args: [ID, outs, { ...inputs, migrations: UNKNOWN_SENTINEL }] },
@@ -84,7 +84,7 @@ describe("serialized provider", () => {
       { op: "update", args: [ID, outs, next] },
     ]);
     const diffs = second.results.slice(0, 7).map(ok);
-    expect(diffs.map((d) => d.changes)).toEqual([false, false, false, false, true, true, true]);
+    expect(diffs.map((d) => d.changes)).toEqual([false, false, true, false, true, true, true]);
     for (const d of diffs) expect(d.replaces ?? []).toEqual([]);
     expect(ok(second.results[7]).inputs.pending).toEqual([added.name]);
     const updated = ok(second.results[8]).outs;
@@ -129,6 +129,37 @@ describe("serialized provider", () => {
     } finally {
       await withClient(serverConfig(), (c) => c.query(`DROP ROLE "${iam}"`)).catch(() => undefined);
     }
+  });
+
+  test("a password rotation: diff asks for an update, the update is a no-op that records the new password, and refresh works again", async () => {
+    const db = await freshDatabase("provider_rotation");
+    const inputs = localInputs(db);
+    const first = await replay([{ op: "create", args: [inputs] }]);
+    // The state as it was before the rotation: the migrator's old password (the server has the new one, MIGRATOR.password;
+    // rotating the shared migrator itself would break the other test files running meanwhile).
+    const before = "pre-rotation-test-only";
+    const stateBefore = { ...ok(first.results[0]).outs, password: before };
+    const run = await replay([
+      { op: "read", args: [ID, stateBefore] },
+      { op: "diff", args: [ID, stateBefore, inputs] },
+      { op: "update", args: [ID, stateBefore, inputs] },
+    ]);
+    const stale = failed(run.results[0]);
+    expect(stale.message).toMatch(/authentication failed.*run `pulumi up` first so the state has the new values, then refresh/);
+    const diff = ok(run.results[1]);
+    expect(diff.changes).toBe(true);
+    expect(diff.replaces ?? []).toEqual([]);
+    const updated = ok(run.results[2]).outs;
+    expect(updated.appliedThisRun).toEqual([]);
+    expect(updated.ledgerHead).toBe(stateBefore.ledgerHead);
+    const refreshed = await replay([
+      { op: "read", args: [ID, updated] },
+      { op: "diff", args: [ID, updated, inputs] },
+    ]);
+    expect(ok(refreshed.results[0]).props.drift).toEqual({ appliedOutsidePulumi: [], missing: [], checksumMismatch: [] });
+    expect(ok(refreshed.results[1]).changes).toBe(false);
+    expect(exposed(run) + exposed(refreshed)).not.toContain(MIGRATOR.password);
+    expect(stale.message).not.toContain(before);
   });
 
   test("check names the property of a bad input", async () => {
