@@ -4,8 +4,9 @@
 -- learners: (course_id, occurred_at) INCLUDE (user_id, event_type), so those
 -- queries read only the index (index-only scans) instead of visiting the heap
 -- for every event in the window (bench/README.md, "What limits the missed p95
--- target"). The queries stay as they are; the materialized views of 0008 are
--- hourly aggregates by day, not a replacement for a live window.
+-- target"). The queries stay as they are: 0008's analytics_daily_active_learners
+-- cannot answer them (no event_type, distinct learners per course cannot be
+-- summed across an instructor's courses, and it is refreshed only hourly).
 --
 -- analytics_events is partitioned (0007), and CREATE INDEX CONCURRENTLY does
 -- not work on a partitioned table, so the index is built the online way:
@@ -38,7 +39,9 @@
 -- EXCLUSIVE on every partition, and 0004 must stay re-runnable over the current
 -- schema (the engine skips its concurrent build only while an index of that
 -- name exists; without one it would run, and fail on the partitioned table).
--- It stays the cheaper index for lookups that visit the heap anyway.
+-- The planner now prefers the covering index even for lookups that visit the
+-- heap, so the old one only costs writes; dropping it needs 0004 re-runnable
+-- without it first.
 
 -- Up Migration
 
