@@ -20,6 +20,7 @@ import { DatabaseAlerts } from "./components/database-alerts";
 import { LogMetrics } from "./components/log-metrics";
 import { NotificationChannels } from "./components/notification-channels";
 import { planCapacity } from "./lib/capacity-plan";
+import { loginConnectionLimits } from "./lib/connection-budget";
 
 const config = loadStackConfig();
 
@@ -142,6 +143,13 @@ const schemaMigrations = new SchemaMigrations(
         : undefined,
     migrations: loadMigrations(),
     memberships: Object.fromEntries(Object.values(access.iamLogins).map((l) => [l.login, l.groupRoles])),
+    // The app logins may open as many server connections per node as the poolers plan for them.
+    loginConnectionLimits: loginConnectionLimits(
+      connectionBudget,
+      Object.values(access.iamLogins)
+        .filter((l) => l.groupRoles.includes("lp_app_rw"))
+        .map((l) => l.login),
+    ),
     maintenance: {
       monthsAhead: config.migrations.partitionMonthsAhead,
       retentionMonths: { analytics_events: config.migrations.analyticsRetentionMonths, audit_log: config.migrations.auditRetentionMonths },
@@ -155,6 +163,7 @@ export const schema = {
   version: schemaMigrations.schemaVersion,
   ledgerHead: schemaMigrations.ledgerHead,
   pending: schemaMigrations.pending,
+  warnings: schemaMigrations.warnings,
 };
 
 // ---------------------------------------------------------------------------

@@ -75,3 +75,13 @@ test.each([
     expect(schema.inputs.connector).toEqual({ ...connector, instanceConnectionName: `rds-lms:us-central1:${primary!.inputs.name}` });
   }
 });
+
+test.each([
+  // prod: db-perf-optimized-N-16 runs 4 poolers per node, each opening up to poolMaxPoolSize (200) server connections.
+  ["prod", "lp-app@rds-lms.iam", 4 * 200],
+])("%s: the app login's connection limit covers what the poolers may open for it", async (stack, appLogin, limit) => {
+  const { recorder } = await runStack(stack);
+  const [schema] = recorder.ofType(SCHEMA_MIGRATIONS_TYPE);
+  // Only logins of lp_app_rw get a planned limit; the analytics login keeps its group's.
+  expect(schema.inputs.loginConnectionLimits).toEqual({ [appLogin]: limit });
+});
