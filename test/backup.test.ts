@@ -381,7 +381,7 @@ describe("the recovery drill", () => {
 
 describe("recovery drill: clone settings and clock", () => {
   test("the clone takes the primary's SSL mode (client certificates required stays required)", async () => {
-    const { recorder } = await runStack("staging", { overrides: { drillEnabled: true, sslMode: "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" } });
+    const { recorder } = await runStack("staging", { overrides: { drillEnabled: true, sslMode: "TRUSTED_CLIENT_CERTIFICATE_REQUIRED", migrationConnection: "connector" } });
     const sslOf = (name: string) => (recorder.get(T.instance, name).inputs.settings as { ipConfiguration: { sslMode: string } }).ipConfiguration.sslMode;
     expect(sslOf("db-primary-instance")).toBe("TRUSTED_CLIENT_CERTIFICATE_REQUIRED");
     expect(sslOf("recovery-drill-clone")).toBe("TRUSTED_CLIENT_CERTIFICATE_REQUIRED");
