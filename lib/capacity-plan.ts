@@ -16,16 +16,14 @@ import {
 } from "./connection-budget";
 import { DatabaseFlagError, maxConnectionsOf, resolveFlags, type FlagSet } from "./database-flags";
 
-type Flags = FlagSet;
-
 /** What the components of the database tier are built from. */
 export interface CapacityPlan {
   /** Flags of the primary. */
-  readonly primaryFlags: Flags;
+  readonly primaryFlags: FlagSet;
   /** Flags of each replica, by its config name. */
-  readonly replicaFlags: Readonly<Record<string, Flags>>;
+  readonly replicaFlags: Readonly<Record<string, FlagSet>>;
   /** Flags of the read pool; undefined without one. */
-  readonly readPoolFlags?: Flags;
+  readonly readPoolFlags?: FlagSet;
   /** Managed pooling limits per instance; undefined when pooling is off. */
   readonly pooling?: BudgetPooling;
   /** The checked connection budget. */

@@ -36,7 +36,7 @@ export const MAX_UTILISATION = 0.85;
 export const PROD_MIN_CLIENT_CAPACITY = 100_000;
 /** PostgreSQL's default superuser_reserved_connections. Source: PostgreSQL docs, runtime-config-connection. */
 export const SUPERUSER_RESERVED_CONNECTIONS = 3;
-/** Connections the schema migration runner holds on the primary: node-pg-migrate works over one client. */
+/** Connections the schema migration runner holds on the primary: the engine in lib/migrate works over one session. */
 export const MIGRATION_RUNNER_CONNECTIONS = 1;
 /** Cloud SQL runs one managed pooler per this many vCPUs (at least one). Source: Cloud SQL "Managed Connection Pooling overview". */
 export const VCPUS_PER_POOLER = 4;
