@@ -98,7 +98,7 @@ describe("0002 hands tables to lp_owner one at a time", () => {
     await reader.query("SELECT count(*) FROM audit_log");
     const pid = (await reader.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
     await expect(withClient(migratorConfig(db), (c) => applyMigrations(c, upTo(2), { maxAttempts: 1 }))).rejects.toThrow(
-      new RegExp(`0002_roles_and_grants\\.sql failed.*0002 ownership: could not lock public\\.audit_log within 300 ms .*blocked by pid ${pid} \\(application_name stuck-audit-report, AccessShareLock since 20`),
+      new RegExp(`0002_roles_and_grants\\.sql failed.*0002 ownership: could not lock public\\.audit_log within 300 ms .*blocked by pid ${pid} \\(application_name stuck-audit-report, holds AccessShareLock on public\\.audit_log.*Blocking sessions now: pid ${pid}: application_name stuck-audit-report, query started 20`),
     );
     await reader.query("ROLLBACK");
   });
@@ -134,7 +134,7 @@ describe("partition maintenance", () => {
         await c.query("SET lp.lock_retry_total_ms = 300");
         return runPartitionMaintenance(c, { monthsAhead: 1, retentionMonths: {}, asOf: new Date("2032-01-10T00:00:00Z") });
       }),
-    ).rejects.toThrow(new RegExp(`partition maintenance \\(create analytics_events_p203201\\): could not lock public\\.analytics_events within 300 ms .*pid ${pid} \\(application_name stuck-ddl, ShareUpdateExclusiveLock since 20`));
+    ).rejects.toThrow(new RegExp(`partition maintenance \\(create analytics_events_p203201\\): could not lock public\\.analytics_events within 300 ms .*pid ${pid} \\(application_name stuck-ddl, holds ShareUpdateExclusiveLock on public\\.analytics_events\\).*Blocking sessions now: pid ${pid}: application_name stuck-ddl, query started 20`));
     await holder.query("ROLLBACK");
   });
 
@@ -242,7 +242,7 @@ describe("partition conversion that cannot finish", () => {
     try {
       await expect(convert(db, "SET lp.lock_retry_total_ms = 1500")).rejects.toThrow(
         new RegExp(
-          `convert_to_monthly_partitions\\(public\\.analytics_events\\): step 5 \\(swap\\) failed: .*could not lock .*blocked by .*pid ${pid} \\(application_name id-reserver.*` +
+          `convert_to_monthly_partitions\\(public\\.analytics_events\\): step 5 \\(swap\\) failed: .*could not lock .*blocked by .*pid ${pid} \\(application_name id-reserver, holds RowExclusiveLock on public\\.analytics_events_id_seq.*` +
             `the bound analytics_events_history_bound was removed.*deadline \\d{4}-\\d{2}-01`,
         ),
       );
