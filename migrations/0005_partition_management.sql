@@ -293,7 +293,7 @@ BEGIN
     IF v_count > 0 THEN
       RAISE EXCEPTION '%: step 0 (pre-check): % % dated at or after the cutover % (latest %), ids: %; nothing was changed. '
                       'Choose: correct or delete those rows (a client with a wrong clock), or move the cutover past them: '
-                      'UPDATE lp_ops.partition_conversion SET cutover = % WHERE parent_table = %; then apply again',
+                      'UPDATE lp_ops.partition_conversion SET cutover = % WHERE parent_table = %; then apply again (docs/runbook.md#stuck-partition-conversion)',
         v_what, v_count, CASE WHEN v_count = 1 THEN 'row' ELSE 'rows' END, v_deadline, v_latest,
         v_ids || CASE WHEN v_count > 20 THEN format(' and %s more', v_count - 20) ELSE '' END,
         quote_literal((date_trunc('month', v_latest AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'), quote_literal(p_table)
@@ -368,6 +368,10 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
       v_failed := v_steps[i];
+      -- The lock-retry error starts with this step's own name: say it once.
+      IF starts_with(v_err, format('%s: step %s: ', v_what, v_failed)) THEN
+        v_err := substr(v_err, length(format('%s: step %s: ', v_what, v_failed)) + 1);
+      END IF;
     END;
     EXIT WHEN v_failed IS NOT NULL;
     COMMIT;
@@ -388,7 +392,7 @@ BEGIN
                           'ALTER TABLE public.%4$I DROP CONSTRAINT %1$I', v_check, SQLERRM, v_deadline, p_table);
     END;
     COMMIT;
-    RAISE EXCEPTION '%: step % failed: %; % (deadline %: the cutover, from which a bound on the table rejects writes). Apply again to resume',
+    RAISE EXCEPTION '%: step % failed: %; % (deadline %: the cutover, from which a bound on the table rejects writes). Apply again to resume (docs/runbook.md#stuck-partition-conversion)',
       v_what, v_failed, v_err, v_cleanup, v_deadline
       USING ERRCODE = v_state;
   END IF;

@@ -35,6 +35,8 @@ export const MANAGED_GROUP_ROLES = ["lp_app_rw", "lp_analytics_ro", "lp_backup_r
 export const COPIED_ROLE_SETTINGS = ["statement_timeout", "idle_in_transaction_session_timeout"] as const;
 /** Most months ahead the maintenance will create (bounds a config typo). */
 export const MAX_MONTHS_AHEAD = 24;
+/** SQLSTATE of lp_ops.with_lock_retries giving up (lock_not_available). */
+const LOCK_NOT_AVAILABLE = "55P03";
 
 export interface PartitionSettings {
   readonly monthsAhead: number;
@@ -84,6 +86,7 @@ export async function runPartitionMaintenance(client: pg.ClientBase, settings: P
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     await addBlockerDetails(client, err);
+    if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE) (err as Error).message += " (docs/runbook.md#blocked-partition-maintenance)";
     throw err;
   }
 }
