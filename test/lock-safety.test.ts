@@ -15,6 +15,7 @@ import { loadMigrations } from "../lib/migrate/files";
 import { runPartitionMaintenance } from "../lib/migrate/maintenance";
 import { createCloudSqlDatabase, createIamLikeLogin, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
+import { waitFor } from "./harness/wait";
 
 const migrations = loadMigrations();
 const upTo = (n: number) => migrations.filter((m) => Number(m.name.slice(0, 4)) <= n);
@@ -43,14 +44,13 @@ async function session(db: string, applicationName: string): Promise<Client> {
   return c;
 }
 
-/** Polls `probe` until it returns a value; fails naming `what` after a generous bound (a hang, not a speed check). */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 1500; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** A session that has run `sql` in a transaction it keeps open (a long read, a held lock); returns it and its pid. */
+async function openTransaction(db: string, applicationName: string, sql: string): Promise<{ client: Client; pid: number }> {
+  const client = await session(db, applicationName);
+  await client.query("BEGIN");
+  await client.query(sql);
+  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+  return { client, pid };
 }
 
 /** True while some session waits (not granted) for a lock on public.<table>. */
@@ -75,9 +75,7 @@ const constraintsOf = async (db: string, table: string) =>
 describe("0002 hands tables to lp_owner one at a time", () => {
   test("a long read of audit_log does not stall SELECT on users while 0002 waits, and 0002 finishes once the read ends", async () => {
     const db = await freshDatabase("lock_0002", 1);
-    const reader = await session(db, "long-audit-report");
-    await reader.query("BEGIN");
-    await reader.query("SELECT count(*) FROM audit_log");
+    const { client: reader } = await openTransaction(db, "long-audit-report", "SELECT count(*) FROM audit_log");
     const migrating = withClient(migratorConfig(db), (c) => applyMigrations(c, upTo(2), { maxAttempts: 1 }));
     migrating.catch(() => undefined);
     await waitFor("0002 to wait for audit_log's lock", async () => ((await someoneWaitsFor(db, "audit_log")) ? true : undefined));
@@ -93,10 +91,7 @@ describe("0002 hands tables to lp_owner one at a time", () => {
   test("a read that never ends fails 0002 within its bound, naming the table and the blocking session", async () => {
     const db = await freshDatabase("lock_0002_stuck", 1);
     await withClient(serverConfig(db), (c) => c.query(`ALTER DATABASE "${db}" SET lp.lock_retry_total_ms = 300`));
-    const reader = await session(db, "stuck-audit-report");
-    await reader.query("BEGIN");
-    await reader.query("SELECT count(*) FROM audit_log");
-    const pid = (await reader.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+    const { client: reader, pid } = await openTransaction(db, "stuck-audit-report", "SELECT count(*) FROM audit_log");
     await expect(withClient(migratorConfig(db), (c) => applyMigrations(c, upTo(2), { maxAttempts: 1 }))).rejects.toThrow(
       new RegExp(`0002_roles_and_grants\\.sql failed.*0002 ownership: could not lock public\\.audit_log within 300 ms .*blocked by pid ${pid} \\(application_name stuck-audit-report, holds AccessShareLock on public\\.audit_log.*Blocking sessions now: pid ${pid}: application_name stuck-audit-report, query started 20`),
     );
@@ -107,9 +102,7 @@ describe("0002 hands tables to lp_owner one at a time", () => {
 describe("partition maintenance", () => {
   test("creates next months' partitions while a long analytics read holds the parent, and writers keep going", async () => {
     const db = await freshDatabase("lock_maint_read", 11);
-    const reader = await session(db, "long-analytics-read");
-    await reader.query("BEGIN");
-    await reader.query("SELECT count(*) FROM analytics_events");
+    const { client: reader } = await openTransaction(db, "long-analytics-read", "SELECT count(*) FROM analytics_events");
     const result = await withClient(migratorConfig(db), (c) =>
       runPartitionMaintenance(c, { monthsAhead: 2, retentionMonths: {}, asOf: new Date("2031-03-10T00:00:00Z") }),
     );
@@ -125,10 +118,7 @@ describe("partition maintenance", () => {
 
   test("a session holding a conflicting lock fails maintenance within its bound, naming partition maintenance and the blocker", async () => {
     const db = await freshDatabase("lock_maint_stuck", 11);
-    const holder = await session(db, "stuck-ddl");
-    await holder.query("BEGIN");
-    await holder.query("LOCK TABLE analytics_events IN SHARE UPDATE EXCLUSIVE MODE");
-    const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+    const { client: holder, pid } = await openTransaction(db, "stuck-ddl", "LOCK TABLE analytics_events IN SHARE UPDATE EXCLUSIVE MODE");
     await expect(
       withClient(migratorConfig(db), async (c) => {
         await c.query("SET lp.lock_retry_total_ms = 300");
@@ -220,10 +210,7 @@ describe("partition conversion that cannot finish", () => {
   test("a swap lock held by another session: writers wait at most the short lock_timeout, the bound is removed, the error names table, step and deadline", async () => {
     const db = await freshDatabase("lock_conv_swap", 6);
     // The swap moves the id sequence to the new parent; an open transaction that drew an id holds it.
-    const holder = await session(db, "id-reserver");
-    await holder.query("BEGIN");
-    await holder.query("SELECT nextval('public.analytics_events_id_seq')");
-    const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+    const { client: holder, pid } = await openTransaction(db, "id-reserver", "SELECT nextval('public.analytics_events_id_seq')");
 
     const writer = await session(db, "app-writer");
     await writer.query(`SET lock_timeout = '${WRITER_LOCK_TIMEOUT}'`);
