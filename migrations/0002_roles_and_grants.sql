@@ -96,9 +96,12 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION lp_ops.lock_holders(regclass) FROM PUBLIC;
 
--- The one lock-retry primitive (GitLab's with_lock_retries,
--- https://docs.gitlab.com/development/migration_style_guide/#usage-with-with_lock_retries,
--- and strong_migrations' lock_timeout_retries): runs p_statements, which take a
+-- The one lock-retry primitive, after GitLab's with_lock_retries
+-- (lib/gitlab/database/migrations/lock_retries_helpers.rb,
+-- https://rubydoc.info/github/gitlabhq/gitlabhq/Gitlab/Database/Migrations/LockRetriesHelpers)
+-- and strong_migrations' lock_timeout_retries (https://github.com/ankane/strong_migrations).
+-- Unlike GitLab it makes no last attempt without lock_timeout: it gives up
+-- and names the blocker instead of queueing writers. Runs p_statements, which take a
 -- strong lock on p_table, each attempt in a sub-transaction under a short
 -- lock_timeout, so a writer queued behind the request waits at most that
 -- long. A timed-out attempt rolls back its sub-transaction, which releases
@@ -119,6 +122,7 @@ DECLARE
   v_lock_ms constant integer := coalesce(p_lock_timeout_ms, nullif(current_setting('lp.lock_retry_timeout_ms', true), '')::integer, 100);
   v_total_ms constant integer := coalesce(p_total_ms, nullif(current_setting('lp.lock_retry_total_ms', true), '')::integer, 30000);
   v_started constant timestamptz := clock_timestamp();
+  v_caller_lock_timeout constant text := current_setting('lock_timeout');
   v_pause_ms numeric := 20;
   v_attempt integer := 0;
   v_sql text;
@@ -131,7 +135,8 @@ BEGIN
       FOREACH v_sql IN ARRAY p_statements LOOP
         EXECUTE v_sql;
       END LOOP;
-      -- Leaves lock_timeout as the sub-transaction set it; the caller's SET LOCAL returns at commit.
+      -- The caller's later statements keep the caller's lock_timeout.
+      PERFORM set_config('lock_timeout', v_caller_lock_timeout, true);
       RETURN v_attempt;
     EXCEPTION WHEN lock_not_available THEN
       NULL; -- rolled back: nothing of this attempt is held any more
