@@ -5,7 +5,8 @@
 import { CACHE_TTL_SECONDS, loadStackConfig } from "./config";
 import { CacheInstance } from "./components/cache-instance";
 import { BackupBucket } from "./components/backup-bucket";
-import { RecoveryDrill, recoveryObjectivesOf } from "./components/recovery-drill";
+import { RecoveryDrill } from "./components/recovery-drill";
+import { recoveryObjectivesOf } from "./lib/recovery-objectives";
 import { ScheduledExport } from "./components/scheduled-export";
 import { loadMigrations } from "./lib/migrate/files";
 import { DatabaseAccess } from "./components/database-users";
