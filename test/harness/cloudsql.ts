@@ -5,6 +5,11 @@
  * nor REPLICATION. Here a login user {@link MIGRATOR} gets exactly that and owns a
  * fresh database; migrations in tests run as it.
  *
+ * cloudsqlsuperuser is a member of the predefined role `pg_monitor` on Cloud
+ * SQL, so its members read every session in pg_stat_activity and the
+ * statistics views (Cloud SQL "About PostgreSQL users and roles",
+ * https://cloud.google.com/sql/docs/postgres/users); the emulation grants the same.
+ *
  * Differences from Cloud SQL, stated honestly:
  *   - Extensions: on Cloud SQL cloudsqlsuperuser may create allow-listed
  *     extensions. Here `pg_trgm` is a trusted extension (PostgreSQL 13+), so the
@@ -16,6 +21,10 @@
  *     take their "not available" path (a NOTICE) here.
  *   - On Cloud SQL a database made through the API is owned by cloudsqlsuperuser;
  *     here the migrator owns it, which gives the same rights via membership.
+ *   - PostgreSQL 14 gives schema public to the bootstrap superuser (15+ to
+ *     pg_database_owner). Who owns it on Cloud SQL 14 is not documented; the
+ *     emulation gives it to pg_database_owner as 15+ does, and 0002 refuses,
+ *     naming the statements to run, a public schema it cannot lock down.
  */
 import type { ClientConfig } from "pg";
 import { createDatabase, serverConfig, withClient } from "./db";
@@ -40,6 +49,9 @@ export async function ensureCloudSqlRoles(): Promise<void> {
         CREATE ROLE ${MIGRATOR.name} LOGIN PASSWORD '${MIGRATOR.password}'
           NOSUPERUSER NOREPLICATION NOBYPASSRLS CREATEROLE CREATEDB IN ROLE ${CLOUDSQL_SUPERUSER_ROLE};
       END IF;
+      IF NOT pg_has_role('${CLOUDSQL_SUPERUSER_ROLE}', 'pg_monitor', 'MEMBER') THEN
+        GRANT pg_monitor TO ${CLOUDSQL_SUPERUSER_ROLE};
+      END IF;
     END $$`);
     await c.query("COMMIT");
   });
@@ -50,7 +62,11 @@ export async function createCloudSqlDatabase(prefix: string): Promise<string> {
   await ensureCloudSqlRoles();
   const name = await createDatabase(prefix);
   await withClient(serverConfig(), (c) => c.query(`ALTER DATABASE "${name}" OWNER TO ${MIGRATOR.name}`));
-  await withClient(serverConfig(name), (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
+  await withClient(serverConfig(name), async (c) => {
+    await c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    const { rows } = await c.query<{ num: number }>("SELECT current_setting('server_version_num')::int AS num");
+    if (rows[0].num < 150_000) await c.query("ALTER SCHEMA public OWNER TO pg_database_owner");
+  });
   return name;
 }
 
