@@ -37,8 +37,8 @@ export const CLOUDSQL_SUPERUSER_ROLE = "cloudsqlsuperuser";
 const ROLE_SETUP_LOCK = 4_711_020_260_099;
 
 /** Creates cloudsqlsuperuser and the migrator once per server; safe from parallel test files. */
-export async function ensureCloudSqlRoles(): Promise<void> {
-  await withClient(serverConfig(), async (c) => {
+export async function ensureCloudSqlRoles(server: ClientConfig = serverConfig()): Promise<void> {
+  await withClient(server, async (c) => {
     await c.query("BEGIN");
     await c.query("SELECT pg_advisory_xact_lock($1)", [ROLE_SETUP_LOCK]);
     await c.query(`DO $$ BEGIN
@@ -61,13 +61,31 @@ export async function ensureCloudSqlRoles(): Promise<void> {
 export async function createCloudSqlDatabase(prefix: string): Promise<string> {
   await ensureCloudSqlRoles();
   const name = await createDatabase(prefix);
-  await withClient(serverConfig(), (c) => c.query(`ALTER DATABASE "${name}" OWNER TO ${MIGRATOR.name}`));
-  await withClient(serverConfig(name), async (c) => {
-    await c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  await prepareCloudSqlDatabase((database) => serverConfig(database), name);
+  return name;
+}
+
+/**
+ * Makes the existing database `name` look like one Cloud SQL created: owned by
+ * the migrator, schema public as 15+ has it, and the allow-listed extensions
+ * the migrations create that vanilla PostgreSQL lets only a superuser create
+ * (pg_stat_statements always; pg_cron and pgaudit listed in `extensions` where
+ * the server has them loaded). Cloud SQL lets cloudsqlsuperuser members create
+ * these themselves, who then may use them: so cloudsqlsuperuser gets pg_cron's
+ * schema (`server` connects as the superuser).
+ */
+export async function prepareCloudSqlDatabase(
+  server: (database: string) => ClientConfig,
+  name: string,
+  extensions: readonly ("pg_cron" | "pgaudit")[] = [],
+): Promise<void> {
+  await withClient(server("postgres"), (c) => c.query(`ALTER DATABASE "${name}" OWNER TO ${MIGRATOR.name}`));
+  await withClient(server(name), async (c) => {
+    for (const ext of ["pg_stat_statements", ...extensions]) await c.query(`CREATE EXTENSION IF NOT EXISTS ${ext}`);
+    if (extensions.includes("pg_cron")) await c.query(`GRANT USAGE ON SCHEMA cron TO ${CLOUDSQL_SUPERUSER_ROLE}`);
     const { rows } = await c.query<{ num: number }>("SELECT current_setting('server_version_num')::int AS num");
     if (rows[0].num < 150_000) await c.query("ALTER SCHEMA public OWNER TO pg_database_owner");
   });
-  return name;
 }
 
 /** Connection settings for the migrator on `database`. */

