@@ -9,14 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import {
-  DATABASE_VERSIONS,
-  MAX_LOG_RETENTION_DAYS,
-  REGIONS,
-  TIER_HELP,
-  databaseVersion,
-  tierInfo,
-} from "./lib/cloudsql-catalog";
+import { MAX_LOG_RETENTION_DAYS, REGIONS, TIER_HELP, tierInfo, unsupportedVersionReason } from "./lib/cloudsql-catalog";
 // Type-only: reading config loads no component (nor @pulumi/gcp).
 import type { DayOfWeek, PrimaryInstanceArgs } from "./components/primary-instance";
 import { MAX_KEY_ROTATION_DAYS, MAX_PSA_PREFIX, MAX_READ_POOL_NODES, MAX_RETAINED_BACKUPS, MIN_PSA_PREFIX } from "./lib/limits";
@@ -247,8 +240,9 @@ const rawSchema = z.object({
   pscRangePrefixLength: int(MIN_PSA_PREFIX, MAX_PSA_PREFIX),
   kmsExistingKeys: pairList(/^[a-z]+-[a-z]+\d$/, "<region>=projects/<p>/locations/<region>/keyRings/<r>/cryptoKeys/<k>"),
   kmsRotationDays: int(1, MAX_KEY_ROTATION_DAYS),
-  databaseVersion: z.string().refine((v) => databaseVersion(v) !== undefined, {
-    message: `not a PostgreSQL version Cloud SQL offers; allowed: ${DATABASE_VERSIONS.map((v) => v.id).join(", ")}`,
+  databaseVersion: z.string().superRefine((v, ctx) => {
+    const reason = unsupportedVersionReason(v);
+    if (reason) ctx.addIssue({ code: "custom", message: reason });
   }),
   edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]),
   tier: z.string().refine((v) => tierInfo(v) !== undefined, { message: `unknown tier; expected ${TIER_HELP}` }),

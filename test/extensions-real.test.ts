@@ -5,7 +5,6 @@
  * embedded suites. Without the Debian packages the suite is skipped — never
  * passed — and says which packages to install (`.ci/run` installs them).
  */
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { OPERATIONAL_FLAGS, resolveFlags } from "../lib/database-flags";
 import { applyMigrations } from "../lib/migrate/engine";
