@@ -4,7 +4,7 @@
  * managed connection pooling.
  */
 import { z } from "zod";
-import { DATABASE_VERSIONS, MAX_LOG_RETENTION_DAYS, TIER_HELP, databaseVersion, tierInfo } from "../lib/cloudsql-catalog";
+import { MAX_LOG_RETENTION_DAYS, TIER_HELP, tierInfo, unsupportedVersionReason } from "../lib/cloudsql-catalog";
 import { MAX_RETAINED_BACKUPS } from "../lib/limits";
 // Type-only: reading config loads no component (nor @pulumi/gcp).
 import type { DayOfWeek, PrimaryInstanceArgs } from "../components/primary-instance";
@@ -19,8 +19,9 @@ export const PROD_MIN_LOG_RETENTION_DAYS = 7;
 
 /** The `lp-db:*` keys of this area, as Pulumi.yaml declares them. */
 export const databaseKeys = {
-  databaseVersion: z.string().refine((v) => databaseVersion(v) !== undefined, {
-    message: `not a PostgreSQL version Cloud SQL offers; allowed: ${DATABASE_VERSIONS.map((v) => v.id).join(", ")}`,
+  databaseVersion: z.string().superRefine((v, ctx) => {
+    const reason = unsupportedVersionReason(v);
+    if (reason) ctx.addIssue({ code: "custom", message: reason });
   }),
   edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]),
   tier: z.string().refine((v) => tierInfo(v) !== undefined, { message: `unknown tier; expected ${TIER_HELP}` }),

@@ -4,6 +4,20 @@
 -- user (Cloud SQL's postgres-like user, CREATEROLE but not superuser) becomes
 -- a member of it with SET so later migrations run as lp_owner.
 --
+-- Role membership differs between majors, so it is branched on
+-- server_version_num (the same privileges result on 14–18):
+--   16+  a CREATEROLE creator gets only ADMIN OPTION on a role it creates
+--        (createrole_self_grant adds SET/INHERIT), may grant only roles it
+--        holds ADMIN on, and membership carries separate INHERIT and SET
+--        options (GRANT ... WITH INHERIT TRUE, SET TRUE; pg_has_role 'SET').
+--   ≤15  CREATEROLE alone may grant any non-superuser role, the creator gets no
+--        membership, and a membership always allows SET ROLE and inherits
+--        (the migration user has INHERIT): a plain GRANT is the equivalent.
+--        createrole_self_grant, 'SET' and the WITH options do not exist there.
+-- Either way the migration user ends up able to SET ROLE lp_owner and use its
+-- privileges, able to grant the three group roles to logins, and without the
+-- group roles' own privileges.
+--
 -- Per-role limits (documented settings, not magic numbers):
 --   lp_app_rw        statement_timeout 15s  (web requests; the slowest hot path is ~1s)
 --                    idle_in_transaction_session_timeout 30s, connection limit 500
@@ -29,12 +43,15 @@ SET statement_timeout = '1min';
 DO $$
 DECLARE
   r text;
+  v_pg16 constant boolean := current_setting('server_version_num')::int >= 160000;
 BEGIN
   FOREACH r IN ARRAY ARRAY['lp_owner', 'lp_app_rw', 'lp_analytics_ro', 'lp_backup_ro'] LOOP
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-      -- PostgreSQL 16+ gives a CREATEROLE creator only ADMIN on the new role;
-      -- for lp_owner it also needs SET and INHERIT to create objects as it.
-      PERFORM set_config('createrole_self_grant', CASE WHEN r = 'lp_owner' THEN 'set, inherit' ELSE '' END, true);
+      IF v_pg16 THEN
+        -- 16+: the creator gets ADMIN on the new role; for lp_owner also SET
+        -- and INHERIT, to create objects as it.
+        PERFORM set_config('createrole_self_grant', CASE WHEN r = 'lp_owner' THEN 'set, inherit' ELSE '' END, true);
+      END IF;
       BEGIN
         EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
       EXCEPTION WHEN duplicate_object OR unique_violation THEN
@@ -42,8 +59,14 @@ BEGIN
       END;
     END IF;
   END LOOP;
-  IF NOT pg_has_role(current_user, 'lp_owner', 'SET') THEN
-    EXECUTE format('GRANT lp_owner TO %I WITH INHERIT TRUE, SET TRUE', current_user);
+  IF v_pg16 THEN
+    IF NOT pg_has_role(current_user, 'lp_owner', 'SET') THEN
+      EXECUTE format('GRANT lp_owner TO %I WITH INHERIT TRUE, SET TRUE', current_user);
+    END IF;
+  -- ≤15: 'USAGE' means a membership whose privileges are inherited, which
+  -- also allows SET ROLE.
+  ELSIF NOT pg_has_role(current_user, 'lp_owner', 'USAGE') THEN
+    EXECUTE format('GRANT lp_owner TO %I', current_user);
   END IF;
 END
 $$;
@@ -197,6 +220,21 @@ $$;
 -- Nobody but the schema owner creates objects in public (PostgreSQL 15+ default;
 -- explicit for databases created on older majors and upgraded).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- Both statements above only warn when the migration user may not grant on
+-- public. On 15+ public belongs to pg_database_owner, which the owner of the
+-- database (Cloud SQL's cloudsqlsuperuser) is; on 14 it belongs to whoever owns
+-- it in template1, and PUBLIC may create in it by default. Refuse to go on with
+-- a schema anyone may create objects in.
+DO $$
+DECLARE
+  v_owner constant text := (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public');
+BEGIN
+  IF has_schema_privilege('public', 'public', 'CREATE') OR NOT has_schema_privilege('lp_owner', 'public', 'USAGE, CREATE') THEN
+    RAISE EXCEPTION 'schema public is owned by %, and % cannot change its privileges (PUBLIC must lose CREATE, lp_owner needs USAGE and CREATE). As % or a superuser run: ALTER SCHEMA public OWNER TO pg_database_owner (as PostgreSQL 15+ has it), or REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE, CREATE ON SCHEMA public TO lp_owner; then apply again',
+      v_owner, current_user, v_owner;
+  END IF;
+END
+$$;
 GRANT USAGE ON SCHEMA public TO lp_app_rw, lp_analytics_ro, lp_backup_ro;
 
 -- Application: DML, no DDL (no TRUNCATE, REFERENCES or TRIGGER either).

@@ -78,7 +78,6 @@ describe("bad stack configurations that config/ accepts", () => {
     ["pointInTimeRecovery", false, "cloudsql-backups", /pointInTimeRecoveryEnabled is not true/],
     ["retainedBackups", 3, "cloudsql-backups", /retainedBackups is 3: keep at least 7/],
     ["transactionLogRetentionDays", 1, "cloudsql-backups", /transactionLogRetentionDays is 1: keep at least 3/],
-    ["databaseVersion", "POSTGRES_13", "cloudsql-version-support", /POSTGRES_13 has been in extended support/],
   ])("staging with %s = %s fails %s", async (key, value, policy, message) => {
     const { recorder } = await runStack("staging", { overrides: { [key]: value } });
     const { mandatory } = await evaluate(recorder.resources, { environment: "staging" });

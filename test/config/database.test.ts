@@ -4,6 +4,8 @@ import { testRefusals } from "../harness/config";
 describe("config area database (the primary instance): every rule names the key, the value and what is allowed", () => {
   testRefusals([
     ["version Cloud SQL does not offer", "staging", { databaseVersion: "POSTGRES_19" }, /lp-db:databaseVersion = "POSTGRES_19": not a PostgreSQL version Cloud SQL offers; allowed: .*POSTGRES_18/],
+    ["PostgreSQL 13", "staging", { databaseVersion: "POSTGRES_13" }, /lp-db:databaseVersion = "POSTGRES_13": PostgreSQL 13 is not supported: the migrations are tested on PostgreSQL 14–18 only .*standard support for 13 ended on 2026-01-31; use one of POSTGRES_14, POSTGRES_15, POSTGRES_16, POSTGRES_17, POSTGRES_18/],
+    ["PostgreSQL 9.6", "staging", { databaseVersion: "POSTGRES_9_6" }, /lp-db:databaseVersion = "POSTGRES_9_6": PostgreSQL 9 is not supported/],
     ["unknown edition", "staging", { edition: "STANDARD" }, /lp-db:edition = "STANDARD"/],
     ["unknown tier", "staging", { tier: "db-n1-standard-4" }, /lp-db:tier = "db-n1-standard-4": unknown tier; expected db-perf-optimized-N/],
     ["tier of the other edition", "staging", { tier: "db-custom-4-16384" }, /lp-db:tier = "db-custom-4-16384": tier is an ENTERPRISE tier but lp-db:edition is ENTERPRISE_PLUS/],
