@@ -27,7 +27,9 @@
  *     when `reconnect` is given, a lost connection) are retried with exponential backoff up
  *     to `maxAttempts`; other errors fail at once with the migration's name and the line
  *     and column in its file.
- *   - After each migration the session's role, lock_timeout and statement_timeout are reset.
+ *   - Before and after each migration the whole session is reset ({@link SESSION_RESET_SQL}: every
+ *     setting, the role, temporary tables, prepared statements, cursors, listens); the
+ *     migration lock is kept.
  *
  * Why not node-pg-migrate's runner: its ledger (`pgmigrations`) has no checksums; its lock
  * either fails at once or waits forever; an SQL migration cannot be marked no-transaction;
@@ -241,8 +243,18 @@ async function rollbackQuietly(client: pg.ClientBase): Promise<void> {
   }
 }
 
+/**
+ * What DISCARD ALL does, minus the two parts that cannot apply here: it may not
+ * run inside a transaction block, and its pg_advisory_unlock_all() would release
+ * the migration lock this session holds. RESET ALL leaves the role alone (role
+ * is exempt from RESET ALL), so RESET ROLE runs too; SET SESSION AUTHORIZATION
+ * DEFAULT is left out because a file cannot change it without superuser.
+ */
+export const SESSION_RESET_SQL = "RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
+
+/** Returns the session to its login state (settings, role, temp objects, prepared statements, cursors), keeping the migration lock. */
 async function resetSession(client: pg.ClientBase): Promise<void> {
-  await client.query("RESET ROLE; RESET lock_timeout; RESET statement_timeout");
+  await client.query(SESSION_RESET_SQL);
 }
 
 const CIC = /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?("?)([A-Za-z_][\w$]*)\1\s+on\s+(?:only\s+)?(?:("?)([A-Za-z_][\w$]*)\3\.)?/i;
@@ -367,6 +379,7 @@ async function applyOnce(client: pg.ClientBase, m: MigrationFile, statements: St
   const started = Date.now();
   let current: Statement | undefined;
   try {
+    await resetSession(client);
     if (m.transactional) {
       await client.query("BEGIN");
       await client.query("SELECT set_config('lock_timeout', $1, true)", [`${ddlLockTimeoutMs}ms`]);
