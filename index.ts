@@ -2,6 +2,7 @@
  * Composition only: read the stack's configuration once, then wire the
  * components together. Every resource lives in a component under components/.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
 import { BackupBucket } from "./components/backup-bucket";
 import { RecoveryDrill, recoveryObjectivesOf } from "./components/recovery-drill";
@@ -132,6 +133,7 @@ const access = new DatabaseAccess("db-access", {
 const schemaMigrations = new SchemaMigrations(
   "db-schema",
   {
+    stack: pulumi.getStack(),
     host: primary.privateIp,
     database: access.databaseName,
     user: access.migrationUserName,

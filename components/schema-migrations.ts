@@ -39,6 +39,7 @@ import { connect, isConnectError, scrub, type ConnectorTarget, type PgTarget } f
 import { acquireLock, ADVISORY_LOCK_KEY, applyMigrations, diffLedger, ledgerHead, readLedger, type LedgerRow } from "../lib/migrate/engine";
 import { parseMigration, type MigrationFile } from "../lib/migrate/files";
 import { reconcileMemberships, runPartitionMaintenance } from "../lib/migrate/maintenance";
+import { validStackName } from "../lib/migrate/stack-binding";
 
 /** Module and type of the dynamic resource; Pulumi registers it as {@link SCHEMA_MIGRATIONS_TYPE}. */
 export const SCHEMA_MIGRATIONS_MODULE = "lp/database";
@@ -106,6 +107,8 @@ type SessionInputs = Pick<PgTarget, "host" | "port" | "connector" | "database" |
 
 /** The provider's inputs, as plain values (what the engine hands the provider). */
 export interface SchemaMigrationsInputs extends SessionInputs {
+  /** Pulumi stack the database belongs to (lib/migrate/stack-binding); the provider requires it. Absent only for `npm run migrate` without --stack (migrations only). */
+  readonly stack?: string;
   readonly migrations: readonly MigrationInput[];
   readonly memberships: Readonly<Record<string, readonly string[]>>;
   /** CONNECTION LIMIT per login (lib/connection-budget loginConnectionLimits); logins not listed get their groups' limits. */
@@ -182,6 +185,9 @@ export function validateInputs(news: Partial<SchemaMigrationsInputs>): { propert
   const failures: { property: string; reason: string }[] = [];
   const known = (v: unknown) => v !== undefined && !containsUnknown(v);
   const fail = (property: string, reason: string) => failures.push({ property, reason });
+  if (!containsUnknown(news.stack) && !validStackName(news.stack)) {
+    fail("stack", `${JSON.stringify(news.stack)} is not a Pulumi stack name; pass pulumi.getStack() (the database is bound to it on first apply)`);
+  }
   if (!news.connector && known(news.host) && (typeof news.host !== "string" || news.host === "")) {
     fail("host", "give the primary's private IP (or set connector to use the Cloud SQL connector)");
   }
@@ -306,7 +312,7 @@ export async function applySchema(inputs: SchemaMigrationsInputs, log: Log = () 
       return c;
     };
     try {
-      const result = await applyMigrations(await open(), migrations, { lockTimeoutMs, maxAttempts, log: say, reconnect: open });
+      const result = await applyMigrations(await open(), migrations, { lockTimeoutMs, maxAttempts, log: say, reconnect: open, stack: inputs.stack });
       appliedThisRun.push(...result.applied);
       // Maintenance and the reconcile run under the same lock, so two runs never race on partitions or grants.
       const client = clients[clients.length - 1];
@@ -484,6 +490,8 @@ function mocked(): boolean {
 
 /** Arguments of {@link SchemaMigrations}. */
 export interface SchemaMigrationsArgs {
+  /** Pulumi stack (pulumi.getStack()): the database is bound to it on first apply, and another stack's apply is refused. */
+  readonly stack: string;
   /** Address of the primary: its private IP for a runner inside the VPC; ignored with `connector`. */
   readonly host: pulumi.Input<string>;
   /** TCP port. @default 5432 */
@@ -531,6 +539,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SchemaMigrationsArgs, opts: pulumi.CustomResourceOptions = {}) {
     const problems = validateInputs({
+      stack: args.stack,
       migrations: args.migrations.map((m) => ({ name: m.name, sha256: m.sha256, sql: m.sql })),
       memberships: args.memberships,
       loginConnectionLimits: args.loginConnectionLimits,
@@ -541,6 +550,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
       throw new pulumi.ResourceError(`SchemaMigrations ${name}: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`, opts.parent);
     }
     const props: Record<string, unknown> = {
+      stack: args.stack,
       host: args.host,
       port: args.port,
       connector: args.connector,

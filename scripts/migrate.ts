@@ -182,13 +182,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   try {
     if (args.dryRun) {
-      const result = await withConnection(target, (client) => applyMigrations(client, migrations, { dryRun: true, lockTimeoutMs: args.lockTimeoutMs, log: say }));
+      const result = await withConnection(target, (client) =>
+        applyMigrations(client, migrations, { dryRun: true, lockTimeoutMs: args.lockTimeoutMs, log: say, stack: args.stack }),
+      );
       say(result.pending.length ? `would apply ${result.pending.length}:` : "nothing to apply");
       for (const p of result.pending) say(`  ${p}`);
       say(`schema version ${result.schemaVersion || "(empty)"}, ledger head ${result.ledgerHead || "(empty)"}`);
       return 0;
     }
     const inputs: SchemaMigrationsInputs = {
+      stack: args.stack,
       host: target.host,
       port: target.port,
       database: target.database,

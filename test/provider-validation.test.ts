@@ -24,6 +24,7 @@ const m2 = parseMigration("0002_b.sql", "-- Up Migration\nCREATE TABLE b (id int
 const asInput = (m: { name: string; sha256: string; sql: string }) => ({ name: m.name, sha256: m.sha256, sql: m.sql });
 
 const valid: SchemaMigrationsInputs = {
+  stack: "staging",
   host: "10.0.0.3",
   database: "learning_platform",
   user: "lp_migrator",
@@ -73,6 +74,7 @@ describe("validateInputs", () => {
     expect(
       () =>
         new SchemaMigrations("bad", {
+          stack: "staging",
           host: "10.0.0.3",
           database: "d",
           user: "u",
@@ -99,6 +101,7 @@ test("the password stays secret in the state: registered with additionalSecretOu
     original(req, cb);
   };
   const resource = new SchemaMigrations("secrets", {
+    stack: "staging",
     host: valid.host,
     database: valid.database,
     user: valid.user,

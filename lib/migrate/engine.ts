@@ -15,6 +15,9 @@
  * Semantics:
  *   - One session advisory lock ({@link ADVISORY_LOCK_KEY}) per database; waiting for it is
  *     bounded by `lockTimeoutMs`, after which the error names the holder.
+ *   - With `stack`, the run first checks (and on first use records) the database's stack
+ *     (lib/migrate/stack-binding): a database bound to another stack is refused before
+ *     anything is written.
  *   - The ledger `lp_meta.schema_ledger` records name, sha256 and applied_at. A changed
  *     applied migration, a ledger row with no file, or a new file sorting before the last
  *     applied one is refused before anything runs.
@@ -42,6 +45,7 @@ import { createHash } from "crypto";
 import type * as pg from "pg";
 import type { MigrationBuilder } from "node-pg-migrate";
 import { checkOrder, lineColumn, splitStatements, upSection, type MigrationFile, type Statement } from "./files";
+import { bindStack, checkStackBinding } from "./stack-binding";
 
 /** Key of the session advisory lock that serialises migration runs on one database. */
 export const ADVISORY_LOCK_KEY = 4_711_020_260_004n;
@@ -74,6 +78,12 @@ export interface ApplyOptions {
    * connection fails the run; a transactional migration in flight is rolled back by the server.
    */
   readonly reconnect?: () => Promise<pg.ClientBase>;
+  /**
+   * The stack this run applies for: recorded on the database's first apply, and a
+   * database bound to another stack is refused before anything is written
+   * (lib/migrate/stack-binding). @default undefined (no stack check: migrations only)
+   */
+  readonly stack?: string;
 }
 
 export interface ApplyResult {
@@ -420,6 +430,7 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
   for (const m of migrations) statements.set(m.name, await upStatements(m));
 
   if (options.dryRun) {
+    if (options.stack) await checkStackBinding(client, options.stack);
     const ledger = await readLedger(client);
     const diff = diffLedger(ledger, migrations);
     refuseMismatch(diff);
@@ -431,6 +442,7 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
   await acquireLock(c, lockTimeoutMs);
   const applied: string[] = [];
   try {
+    if (options.stack) await bindStack(c, options.stack);
     await ensureLedger(c);
     const diff = diffLedger(await readLedger(c), migrations);
     refuseMismatch(diff);
