@@ -19,6 +19,7 @@ import {
 } from "./lib/cloudsql-catalog";
 // Type-only: reading config loads no component (nor @pulumi/gcp).
 import type { DayOfWeek, PrimaryInstanceArgs } from "./components/primary-instance";
+import { iamLoginName, membershipProblems } from "./lib/migrate/validation";
 import { MAX_KEY_ROTATION_DAYS, MAX_PSA_PREFIX, MAX_READ_POOL_NODES, MAX_RETAINED_BACKUPS, MIN_PSA_PREFIX } from "./lib/limits";
 
 /** The Pulumi project name, which is also the config namespace. */
@@ -440,6 +441,9 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
       fail(`iamUsers[${i}]`, IAM_USER_HELP);
     } else if (kv[0] in iamUsers) {
       fail(`iamUsers[${i}]`, `"${kv[0]}" is listed twice`);
+    } else if (membershipProblems({ [iamLoginName(sa)]: groupRoles }).length > 0) {
+      // The rules the migrations provider's check and the reconcile apply (lib/migrate/validation).
+      for (const p of membershipProblems({ [iamLoginName(sa)]: groupRoles })) fail(`iamUsers[${i}]`, p.reason);
     } else {
       iamUsers[kv[0]] = Object.freeze({ serviceAccount: sa, groupRoles: Object.freeze(groupRoles) });
     }

@@ -40,6 +40,7 @@ import { acquireLock, ADVISORY_LOCK_KEY, applyMigrations, diffLedger, ledgerHead
 import { parseMigration, type MigrationFile } from "../lib/migrate/files";
 import { reconcileMemberships, runPartitionMaintenance } from "../lib/migrate/maintenance";
 import { validStackName } from "../lib/migrate/stack-binding";
+import { membershipProblems } from "../lib/migrate/validation";
 
 /** Module and type of the dynamic resource; Pulumi registers it as {@link SCHEMA_MIGRATIONS_TYPE}. */
 export const SCHEMA_MIGRATIONS_MODULE = "lp/database";
@@ -210,20 +211,10 @@ export function validateInputs(news: Partial<SchemaMigrationsInputs>): { propert
       if (i > 0 && news.migrations![i - 1].name >= m.name) fail(`migrations[${i}]`, `${m.name} must come after ${news.migrations![i - 1].name}, in name order, once`);
     });
   }
+  // The same rules the reconcile applies at `up` (lib/migrate/validation), so a preview that passes is not refused after the migrations committed.
   if (known(news.memberships)) {
-    for (const [login, roles] of Object.entries(news.memberships ?? {})) {
-      if (!/^[^"\0]{1,63}$/.test(login)) fail(`memberships.${login}`, "login names are 1–63 characters without quotes");
-      if (!Array.isArray(roles) || !roles.every((r) => /^[a-z_][a-z0-9_]{0,62}$/.test(r))) {
-        fail(`memberships.${login}`, "expected a list of lowercase group-role identifiers");
-      }
-    }
-  }
-  if (known(news.loginConnectionLimits)) {
-    for (const [login, limit] of Object.entries(news.loginConnectionLimits ?? {})) {
-      if (containsUnknown(limit)) continue;
-      if (!Number.isInteger(limit) || limit < 1) fail(`loginConnectionLimits.${login}`, "expected a whole number of connections ≥ 1");
-      if (known(news.memberships) && !(login in (news.memberships ?? {}))) fail(`loginConnectionLimits.${login}`, "the login must also be listed in memberships");
-    }
+    const limits = known(news.loginConnectionLimits) ? (news.loginConnectionLimits ?? {}) : {};
+    for (const p of membershipProblems(news.memberships ?? {}, limits)) fail(p.property, p.reason);
   }
   if (known(news.maintenance)) {
     const m = news.maintenance as MaintenanceSettings | undefined;

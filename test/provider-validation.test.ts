@@ -49,7 +49,7 @@ describe("validateInputs", () => {
     ["a bad migration name", { migrations: [{ ...asInput(m1), name: "1_a.sql" }] }, "migrations[0]", /bad file name/],
     ["a checksum that does not match the SQL", { migrations: [{ ...asInput(m1), sha256: "0".repeat(64) }] }, "migrations[0].sha256", /does not match its SQL/],
     ["migrations out of order", { migrations: [asInput(m2), asInput(m1)] }, "migrations[1]", /must come after 0002_b\.sql/],
-    ["a group role that is not an identifier", { memberships: { "lp-app@p.iam": ["App RW"] } }, "memberships.lp-app@p.iam", /group-role identifiers/],
+    ["a group role that is not an identifier", { memberships: { "lp-app@p.iam": ["App RW"] } }, "memberships.lp-app@p.iam", /group role "App RW" is not one the reconcile manages/],
     ["a login limit of 0", { loginConnectionLimits: { "lp-app@p.iam": 0 } }, "loginConnectionLimits.lp-app@p.iam", /whole number of connections ≥ 1/],
     ["a limit for a login without memberships", { loginConnectionLimits: { "other@p.iam": 10 } }, "loginConnectionLimits.other@p.iam", /also be listed in memberships/],
     ["zero months ahead", { maintenance: { monthsAhead: 0, retentionMonths: {} } }, "maintenance.monthsAhead", /≥ 1/],

@@ -30,9 +30,10 @@
  * Both must run as the migration user (a member of lp_owner, with ADMIN on the group roles).
  */
 import type * as pg from "pg";
+import { MANAGED_GROUP_ROLES, membershipProblems } from "./validation";
 
-/** Group roles the reconcile step manages; lp_owner membership is structural and left alone. */
-export const MANAGED_GROUP_ROLES = ["lp_app_rw", "lp_analytics_ro", "lp_backup_ro"] as const;
+export { MANAGED_GROUP_ROLES };
+
 /** Settings copied from a group role to its logins. */
 export const COPIED_ROLE_SETTINGS = ["statement_timeout", "idle_in_transaction_session_timeout"] as const;
 /** Most months ahead the maintenance will create (bounds a config typo). */
@@ -97,7 +98,6 @@ export interface ReconcileResult {
   readonly warnings: string[];
 }
 
-const IDENT = /^[a-z_][a-z0-9_.@-]{0,62}$/;
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 /**
@@ -111,16 +111,9 @@ export async function reconcileMemberships(
 ): Promise<ReconcileResult> {
   const managed = new Set<string>(MANAGED_GROUP_ROLES);
   const limits = options.connectionLimits ?? {};
-  for (const [login, limit] of Object.entries(limits)) {
-    if (!(login in memberships)) throw new Error(`role reconcile: connectionLimits names ${login}, which memberships does not list; list the login there too`);
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`role reconcile: connection limit ${limit} for ${login}; use a whole number ≥ 1`);
-  }
-  for (const [login, groups] of Object.entries(memberships)) {
-    if (!IDENT.test(login)) throw new Error(`role reconcile: "${login}" is not a valid database user name`);
-    for (const g of groups) {
-      if (!managed.has(g)) throw new Error(`role reconcile: ${login} lists group role "${g}"; allowed: ${MANAGED_GROUP_ROLES.join(", ")}`);
-    }
-  }
+  // The rules the provider's check (preview) and the stack config apply too: lib/migrate/validation.
+  const problems = membershipProblems(memberships, limits);
+  if (problems.length) throw new Error(`role reconcile: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`);
   const roles = await client.query<{ rolname: string; rolcanlogin: boolean; rolconnlimit: number }>("SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1)", [
     Object.keys(memberships),
   ]);
