@@ -550,8 +550,8 @@ describe("on a seeded database, with writers running through the conversion", ()
       expect(u).toEqual({ email: "anonymized-43@invalid.example", full_name: null, phone: null, date_of_birth: null, deleted: true });
       const other = (await c.query("SELECT email FROM users WHERE id = 44")).rows[0];
       expect(other.email).toBe("user44@example.com");
-      const audit = (await c.query("SELECT actor_id, details->>'reason' AS reason FROM audit_log WHERE action = 'user.anonymized' AND entity_id = 43")).rows;
-      expect(audit).toEqual([{ actor_id: "1", reason: "test" }]);
+      const audit = (await c.query("SELECT actor_id, details->>'reason_code' AS reason FROM audit_log WHERE action = 'user.anonymized' AND entity_id = 43")).rows;
+      expect(audit).toEqual([{ actor_id: "1", reason: "other" }]);
       await expect(c.query("CALL lp_ops.anonymize_user(99999999)")).rejects.toThrow(/no user with id 99999999/);
     });
   });
