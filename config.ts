@@ -20,6 +20,7 @@ import {
 // Type-only: reading config loads no component (nor @pulumi/gcp).
 import type { DayOfWeek, PrimaryInstanceArgs } from "./components/primary-instance";
 import { iamLoginName, membershipProblems } from "./lib/migrate/validation";
+import { flagOverrideProblems } from "./lib/database-flags";
 import { MAX_KEY_ROTATION_DAYS, MAX_PSA_PREFIX, MAX_READ_POOL_NODES, MAX_RETAINED_BACKUPS, MIN_PSA_PREFIX } from "./lib/limits";
 
 /** The Pulumi project name, which is also the config namespace. */
@@ -430,6 +431,13 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
   if (Object.keys(replicas).length > MAX_READ_REPLICAS) {
     fail("replicas", `at most ${MAX_READ_REPLICAS} read replicas per primary`);
   }
+
+  // Flag overrides that would log personal data or move pg_cron (lib/database-flags, same rule as resolveFlags).
+  for (const problem of flagOverrideProblems(raw.databaseFlags, raw.databaseName)) fail("databaseFlags", problem);
+  raw.replicas.forEach((entry, i) => {
+    const name = entry.split(":")[0];
+    for (const problem of flagOverrideProblems(replicas[name]?.flags ?? {}, raw.databaseName)) problems.push(`${PROJECT}:replicas[${i}] = ${describe(entry)}: ${problem}`);
+  });
 
   // IAM database users.
   const iamUsers: Record<string, IamUserConfig> = {};
