@@ -12,6 +12,9 @@ import { cloudsqlAlertCoverage } from "./cloudsql-alert-coverage";
 import { cloudsqlBackups } from "./cloudsql-backups";
 import { cloudsqlCisFlags } from "./cloudsql-cis-flags";
 import { cloudsqlCmek } from "./cloudsql-cmek";
+import { cloudsqlCronDatabase } from "./cloudsql-cron-database";
+import { cloudsqlIamAuthentication } from "./cloudsql-iam-authentication";
+import { cloudsqlPgauditScope } from "./cloudsql-pgaudit-scope";
 import { cloudsqlMaintenanceWindow } from "./cloudsql-maintenance-window";
 import { cloudsqlMigrations } from "./cloudsql-migrations";
 import { cloudsqlNoPublicIp } from "./cloudsql-no-public-ip";
@@ -43,6 +46,8 @@ export const policies: readonly PackPolicy[] = Object.freeze([
   cloudsqlBackups,
   cloudsqlProdProtection,
   cloudsqlCisFlags,
+  cloudsqlPgauditScope,
+  cloudsqlIamAuthentication,
   cloudsqlVersionSupport,
   // Cloud Storage
   bucketCmek,
@@ -64,4 +69,5 @@ export const policies: readonly PackPolicy[] = Object.freeze([
   // Stack-level
   cloudsqlAlertCoverage,
   cloudsqlMigrations,
+  cloudsqlCronDatabase,
 ]);
