@@ -10,6 +10,7 @@ import { loadMigrations } from "../lib/migrate/files";
 import { reconcileMemberships } from "../lib/migrate/maintenance";
 import { createCloudSqlDatabase, createIamLikeLogin, migratorConfig, MIGRATOR } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
+import { localInputs, ok, replay } from "./harness/provider";
 
 const tag = `${process.pid}-${Date.now() % 1e6}`;
 const BY_ADMIN = `by-admin-${tag}@p.iam`; // granted by the superuser only (Cloud SQL: cloudsqladmin or another admin)
@@ -65,4 +66,15 @@ test("a membership granted by another role is not reported as revoked; the warni
   const again = await withClient(migratorConfig(db), (c) => reconcileMemberships(c, { [BY_ADMIN]: [], [BY_BOTH]: [], [BY_US]: [] }));
   expect(again.revoked).toEqual([]);
   expect(again.warnings.filter((x) => /cannot remove/.test(x))).toHaveLength(2);
+});
+
+test("the provider's outputs carry the same warning, and its log does not claim the revoke", async () => {
+  const r = await replay([{ op: "create", args: [localInputs(db, { memberships: { [BY_ADMIN]: [] } })] }]);
+  const outs = ok(r.results[0]).outs as { warnings: string[] };
+  // Unlisted logins are reconciled too: both memberships the superuser granted stay, and are named.
+  expect(outs.warnings).toHaveLength(2);
+  for (const login of [BY_ADMIN, BY_BOTH]) {
+    expect(outs.warnings).toContainEqual(expect.stringMatching(new RegExp(`cannot remove lp_app_rw from ${login.replace(/[.@]/g, "\\$&")}: granted by ${superuser}`)));
+  }
+  expect(r.output).toMatch(/membership reconcile: granted none; revoked none/);
 });
