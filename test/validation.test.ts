@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { applyMigrations } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
 import { reconcileMemberships } from "../lib/migrate/maintenance";
-import { createCloudSqlDatabase, createIamLikeLogin, migratorConfig } from "./harness/cloudsql";
+import { createCloudSqlDatabase, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
 import { localInputs, ok, replay } from "./harness/provider";
 
@@ -17,7 +17,8 @@ let db = "";
 beforeAll(async () => {
   db = await createCloudSqlDatabase("validation");
   await withClient(migratorConfig(db), (c) => applyMigrations(c, loadMigrations()));
-  await createIamLikeLogin(LOGIN);
+  // Made by the migrator, so it may ALTER it: the reconcile then runs clean inside the test's transaction.
+  await withClient(migratorConfig(db), (c) => c.query(`CREATE ROLE "${LOGIN}" LOGIN`));
 });
 afterAll(async () => {
   if (db) await dropDatabase(db);
@@ -40,7 +41,15 @@ test("preview (the serialized provider's check) and the reconcile accept and ref
   const r = await replay(cases.map(([, memberships, limits]) => ({ op: "check", args: [{}, localInputs(db, { memberships, loginConnectionLimits: limits })] })));
   for (const [i, [what, memberships, limits, message]] of cases.entries()) {
     const failures = (ok(r.results[i]).failures ?? []) as { property: string; reason: string }[];
-    const reconcile = await withClient(migratorConfig(db), (c) => reconcileMemberships(c, memberships, { connectionLimits: limits })).then(
+    // In a transaction rolled back: group roles are cluster-wide, and other test files' logins must keep their memberships.
+    const reconcile = await withClient(migratorConfig(db), async (c) => {
+      await c.query("BEGIN");
+      try {
+        return await reconcileMemberships(c, memberships, { connectionLimits: limits });
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    }).then(
       () => undefined,
       (err: Error) => err.message,
     );
