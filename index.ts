@@ -304,7 +304,7 @@ export const connectionManifest = {
 
 // ---------------------------------------------------------------------------
 // Monitoring: channels routed by severity, log-based metrics, one
-// alert policy set per instance, and the dashboard, all from lib/metrics.ts.
+// alert policy set per instance, and the dashboard, all from lib/monitoring.
 
 const monitoredInstances: Readonly<Record<string, DashboardInstance>> = {
   primary: {

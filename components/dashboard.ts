@@ -1,6 +1,6 @@
 /**
  * The stack's Cloud Monitoring dashboard, built from the same signals as the
- * alert policies (lib/metrics.ts): every tile charts a signal's PromQL for each
+ * alert policies (lib/monitoring): every tile charts a signal's PromQL for each
  * instance it applies to and draws the signal's warning and critical levels as
  * threshold lines. Rows: traffic, latency, saturation, replication, storage,
  * backups.
@@ -8,7 +8,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { LogMetrics } from "./log-metrics";
-import { DASHBOARD_ROWS, SIGNALS, appliesTo, type DashboardRow, type InstanceContext, type InstanceRole } from "../lib/metrics";
+import { DASHBOARD_ROWS, SIGNALS, appliesTo, type DashboardRow, type InstanceContext, type InstanceRole } from "../lib/monitoring";
 
 /** Cloud Monitoring's mosaic grid is 48 columns wide. Source: Dashboards API, MosaicLayout.columns. */
 export const GRID_COLUMNS = 48;

@@ -1,6 +1,6 @@
 /**
  * The alert policies of one Cloud SQL instance: for every signal in
- * lib/metrics.ts that applies to the instance's role, one WARNING and one
+ * lib/monitoring that applies to the instance's role, one WARNING and one
  * CRITICAL policy, each a PromQL condition over the same expression the
  * dashboard charts, routed to that severity's channels and documented with
  * what it means, what to do and a link to docs/alerts.md.
@@ -19,7 +19,7 @@ import {
   type InstanceRole,
   type Severity,
   type Signal,
-} from "../lib/metrics";
+} from "../lib/monitoring";
 
 /** Where the per-alert response sections live, relative to the repository root. */
 export const ALERTS_DOC = "docs/alerts.md";

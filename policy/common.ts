@@ -144,7 +144,7 @@ export const ENVIRONMENT_SCHEMA = Object.freeze({
   environment: {
     type: "string" as const,
     enum: ["prod", "staging"],
-    description: "The stack's environment. When unset, the resource's `environment` label (config.ts adds it to every resource) decides.",
+    description: "The stack's environment. When unset, the resource's `environment` label (config/ adds it to every resource) decides.",
   },
 });
 
