@@ -47,8 +47,13 @@ const AUTO_CLOSE_SECONDS = 7 * 24 * 3600;
 export interface DatabaseAlertsArgs {
   /** Project the policies live in (and the instance's project). */
   readonly project: pulumi.Input<string>;
-  /** The Cloud SQL instance name. */
+  /** The instance's name (Cloud SQL or Memorystore). */
   readonly instanceName: pulumi.Input<string>;
+  /**
+   * The instance label's value on its metrics.
+   * @default "<project>:<instanceName>" (Cloud SQL)
+   */
+  readonly instanceId?: pulumi.Input<string>;
   /** Primary or read replica; replication-lag policies exist only on replicas, backup policies only on the primary. */
   readonly role: InstanceRole;
   /** The instance's `max_connections` (from the tier-sized flag set); pool utilisation divides by it. */
@@ -112,8 +117,8 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`alertsDocUrl = "${args.alertsDocUrl}": must be an https:// address`, this);
     }
 
-    this.context = pulumi.all([args.project, args.instanceName, args.exportWorkflow]).apply(([project, instance, exportWorkflow]) => ({
-      databaseId: `${project}:${instance}`,
+    this.context = pulumi.all([args.project, args.instanceName, args.exportWorkflow, args.instanceId]).apply(([project, instance, exportWorkflow, instanceId]) => ({
+      databaseId: instanceId ?? `${project}:${instance}`,
       maxConnections: args.maxConnections,
       pooling: args.pooling,
       exportWorkflow,

@@ -4,7 +4,7 @@
  * typed, frozen {@link StackConfig}. Components never read config themselves.
  *
  * Each area (platform, database, replicas, access, backup, monitoring,
- * migrations) owns its keys, its parsing and its cross-field rules; a rule
+ * migrations, cache) owns its keys, its parsing and its cross-field rules; a rule
  * that spans areas lives with the key it reports on. This file composes them.
  * Adding a key: declare it in Pulumi.yaml and in its area's `…Keys`, and read
  * it in that area's `parse…`; a new area adds one file and one line to
@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, PROJECT, deepFreeze, describe, keyName, valueAt, type AreaContext, type ConfigSource } from "./common";
 import { parseAccess, type AccessConfig } from "./access";
 import { parseBackup, type BackupConfig } from "./backup";
+import { parseCache, type CacheConfig } from "./cache";
 import { parseDatabase, type DatabaseConfig } from "./database";
 import { parseMigrations, type MigrationsConfig } from "./migrations";
 import { MONITORING_SECRET_KEYS, parseMonitoring, type MonitoringConfig } from "./monitoring";
@@ -25,10 +26,11 @@ export { ConfigError, PROJECT, type ConfigSource } from "./common";
 export { MAX_DISK_GB, MIN_DISK_GB, PROD_MIN_LOG_RETENTION_DAYS, type InstanceConfig } from "./database";
 export { MAX_READ_REPLICAS, PROD_MIN_READ_REPLICAS, type ReplicaConfig } from "./replicas";
 export type { IamUserConfig } from "./access";
+export { CACHE_TTL_SECONDS } from "./cache";
 export type { Environment } from "./platform";
 
 /** The validated configuration of one stack: every area's part. */
-export type StackConfig = PlatformConfig & DatabaseConfig & ReplicasConfig & AccessConfig & BackupConfig & MonitoringConfig & MigrationsConfig;
+export type StackConfig = PlatformConfig & DatabaseConfig & ReplicasConfig & AccessConfig & BackupConfig & MonitoringConfig & MigrationsConfig & CacheConfig;
 
 /** Every `lp-db:*` key this program reads. Pulumi.yaml must declare exactly these. */
 export const CONFIG_KEYS = Object.freeze(Object.keys(rawSchema.shape)) as readonly (keyof RawConfig)[];
@@ -64,6 +66,7 @@ export function parseStackConfig(source: ConfigSource): StackConfig {
     ...parseBackup(ctx),
     ...parseMonitoring(ctx),
     ...parseMigrations(ctx),
+    ...parseCache(ctx),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { accessKeys } from "./access";
 import { backupKeys } from "./backup";
+import { cacheKeys } from "./cache";
 import { databaseKeys } from "./database";
 import { migrationKeys } from "./migrations";
 import { monitoringKeys } from "./monitoring";
@@ -19,6 +20,7 @@ export const rawSchema = z.object({
   ...backupKeys,
   ...monitoringKeys,
   ...migrationKeys,
+  ...cacheKeys,
 });
 
 /** Every `lp-db:*` value after parsing. */

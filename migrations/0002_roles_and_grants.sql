@@ -65,12 +65,16 @@ GRANT USAGE, CREATE ON SCHEMA public TO lp_owner;
 CREATE SCHEMA IF NOT EXISTS lp_ops AUTHORIZATION lp_owner;
 SET ROLE lp_owner;
 
--- Sessions holding a lock on p_table, its sequences or its partitions, oldest
--- transaction first, for error messages: pid, application_name and the locks
--- held, plus query start and state where this role may see them (other
--- users' sessions need pg_read_all_stats; the engine adds them as the
--- session user, lib/migrate/blockers.ts).
-CREATE OR REPLACE FUNCTION lp_ops.lock_holders(p_table regclass)
+-- Sessions holding a lock on p_table, its sequences or its partitions that
+-- conflicts with p_mode (the lock the step asks for), oldest transaction
+-- first, for error messages: pid, application_name and the locks held, plus
+-- query start and state where this role may see them (other users' sessions
+-- need pg_read_all_stats; the engine adds them as the session user,
+-- lib/migrate/blockers.ts). Only conflicting holders are named, so a long
+-- read (ACCESS SHARE) is never blamed for a step that asks for SHARE UPDATE
+-- EXCLUSIVE; conflicts per "Conflicting Lock Modes",
+-- https://www.postgresql.org/docs/current/explicit-locking.html#TABLE-LOCK-COMPATIBILITY
+CREATE OR REPLACE FUNCTION lp_ops.lock_holders(p_table regclass, p_mode text DEFAULT 'AccessExclusiveLock')
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -86,15 +90,20 @@ AS $$
                            string_agg(DISTINCT format('%s on %s', l.mode, l.relation::regclass), ', ')) AS locks
       FROM pg_locks l JOIN rels ON rels.rel = l.relation
      WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+       AND l.mode = ANY (CASE p_mode
+             WHEN 'ShareUpdateExclusiveLock' THEN ARRAY['ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']
+             WHEN 'ShareLock' THEN ARRAY['RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']
+             ELSE ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock',
+                        'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'] END)
      GROUP BY l.pid
   )
   SELECT coalesce(string_agg(format('pid %s (application_name %s, holds %s%s)', h.pid, coalesce(nullif(a.application_name, ''), '""'), h.locks,
                                     CASE WHEN a.query_start IS NULL THEN '' ELSE format(', query started %s, state %s', a.query_start, a.state) END),
                              '; ' ORDER BY a.xact_start NULLS LAST, h.pid),
-                  'no session holds a lock on it now')
+                  'no session holds a conflicting lock on it now')
     FROM holders h LEFT JOIN pg_stat_activity a ON a.pid = h.pid
 $$;
-REVOKE ALL ON FUNCTION lp_ops.lock_holders(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lp_ops.lock_holders(regclass, text) FROM PUBLIC;
 
 -- The one lock-retry primitive, after GitLab's with_lock_retries
 -- (lib/gitlab/database/migrations/lock_retries_helpers.rb,
@@ -111,9 +120,13 @@ REVOKE ALL ON FUNCTION lp_ops.lock_holders(regclass) FROM PUBLIC;
 -- Locks the caller's transaction took before the call stay held across the
 -- retries, so take one table's lock per transaction (0002 commits after each).
 -- Defaults: lp.lock_retry_timeout_ms (100) and lp.lock_retry_total_ms (30000).
+-- p_lock_mode is the weakest lock the statements take on p_table (ACCESS
+-- EXCLUSIVE unless said otherwise); the error names only sessions whose locks
+-- conflict with it.
 -- The statements run with this function's search_path: schema-qualify names.
 CREATE OR REPLACE FUNCTION lp_ops.with_lock_retries(p_what text, p_table regclass, p_statements text[],
-                                                    p_lock_timeout_ms integer DEFAULT NULL, p_total_ms integer DEFAULT NULL)
+                                                    p_lock_timeout_ms integer DEFAULT NULL, p_total_ms integer DEFAULT NULL,
+                                                    p_lock_mode text DEFAULT 'AccessExclusiveLock')
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -128,6 +141,10 @@ DECLARE
   v_sql text;
   v_holders text;
 BEGIN
+  IF p_lock_mode NOT IN ('AccessExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock') THEN
+    RAISE EXCEPTION 'with_lock_retries: lock mode % is not one of AccessExclusiveLock, ShareUpdateExclusiveLock, ShareLock', p_lock_mode
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   LOOP
     v_attempt := v_attempt + 1;
     BEGIN
@@ -141,7 +158,7 @@ BEGIN
     EXCEPTION WHEN lock_not_available THEN
       NULL; -- rolled back: nothing of this attempt is held any more
     END;
-    v_holders := lp_ops.lock_holders(p_table);
+    v_holders := lp_ops.lock_holders(p_table, p_lock_mode);
     IF extract(epoch FROM clock_timestamp() - v_started) * 1000 + v_pause_ms > v_total_ms THEN
       RAISE EXCEPTION '%: could not lock % within % ms (% attempts, lock_timeout % ms each); blocked by %',
         p_what, p_table, v_total_ms, v_attempt, v_lock_ms, v_holders
@@ -154,7 +171,7 @@ BEGIN
   END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION lp_ops.with_lock_retries(text, regclass, text[], integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lp_ops.with_lock_retries(text, regclass, text[], integer, integer, text) FROM PUBLIC;
 RESET ROLE;
 
 -- Hand every existing table (and, with it, its owned sequences) to lp_owner,

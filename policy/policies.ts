@@ -15,6 +15,10 @@ import { cloudsqlCmek } from "./cloudsql-cmek";
 import { cloudsqlCronDatabase } from "./cloudsql-cron-database";
 import { cloudsqlIamAuthentication } from "./cloudsql-iam-authentication";
 import { cloudsqlPgauditScope } from "./cloudsql-pgaudit-scope";
+import { memorystoreAuth } from "./memorystore-auth";
+import { memorystoreCmek } from "./memorystore-cmek";
+import { memorystorePrivate } from "./memorystore-private";
+import { memorystoreTransitEncryption } from "./memorystore-transit-encryption";
 import { cloudsqlMaintenanceWindow } from "./cloudsql-maintenance-window";
 import { cloudsqlMigrations } from "./cloudsql-migrations";
 import { cloudsqlNoPublicIp } from "./cloudsql-no-public-ip";
@@ -50,6 +54,10 @@ export const policies: readonly PackPolicy[] = Object.freeze([
   cloudsqlIamAuthentication,
   cloudsqlVersionSupport,
   // Cloud Storage
+  memorystoreAuth,
+  memorystoreTransitEncryption,
+  memorystoreCmek,
+  memorystorePrivate,
   bucketCmek,
   bucketPublicAccessPrevention,
   bucketUniformAccess,

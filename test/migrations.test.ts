@@ -561,7 +561,7 @@ describe("on a seeded database, with writers running through the conversion", ()
     const result = await withClient(migratorConfig(db), (c) =>
       runPartitionMaintenance(c, { monthsAhead: 3, retentionMonths: { analytics_events: 13, audit_log: 84 } }),
     );
-    expect(result).toEqual({ created: [], dropped: [], held: [] });
+    expect(result).toEqual({ created: [], dropped: [], held: [], removedBounds: [] });
   });
 
   describe("login users with group roles from the stack config", () => {

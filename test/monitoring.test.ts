@@ -13,6 +13,7 @@ import {
   promqlName,
   resourceOf,
   signal,
+  type InstanceRole,
   type LogMetricKey,
   type Severity,
 } from "../lib/monitoring";
@@ -230,6 +231,7 @@ describe("dashboard (built directly)", () => {
   const instances: Record<string, ResolvedInstance> = {
     primary: { role: "primary", context: { databaseId: "p:lp", maxConnections: 400, pooling: { maxClientConnections: 5000, maxPoolSize: 100 }, logMetrics: LOG_NAMES } },
     "read-a": { role: "replica", context: { databaseId: "p:lp-read-a", maxConnections: 400, pooling: { maxClientConnections: 5000, maxPoolSize: 100 }, logMetrics: LOG_NAMES } },
+    cache: { role: "cache", context: { databaseId: "projects/p/locations/r/instances/lp-cache", maxConnections: 65_000, logMetrics: LOG_NAMES } },
   };
 
   test("rows in order, tiles three to a line on the 48-column grid, no overlaps", () => {
@@ -265,11 +267,16 @@ describe("dashboard (built directly)", () => {
 // ---------------------------------------------------------------------------
 // The whole program, per stack.
 
-const STACK_INSTANCES: Record<string, Record<string, "primary" | "replica">> = {
-  prod: { primary: "primary", "read-a": "replica", "read-b": "replica", "dr-east": "replica" },
-  staging: { primary: "primary", "read-a": "replica" },
+const STACK_INSTANCES: Record<string, Record<string, InstanceRole>> = {
+  prod: { primary: "primary", "read-a": "replica", "read-b": "replica", "dr-east": "replica", cache: "cache" },
+  staging: { primary: "primary", "read-a": "replica", cache: "cache" },
 };
 const instanceName = (stack: string, key: string) => (key === "primary" ? `learning-platform-${stack}` : `learning-platform-${stack}-${key}`);
+/** The instance label's value on the instance's metrics: Cloud SQL's "<project>:<name>", Memorystore's full name. */
+const instanceIdOf = (stack: string, key: string) =>
+  key === "cache" ? `projects/${PROJECT}/locations/us-central1/instances/${instanceName(stack, key)}` : `${PROJECT}:${instanceName(stack, key)}`;
+/** The stack's Cloud SQL instances (the cache excluded). */
+const sqlInstances = (stack: string) => Object.keys(STACK_INSTANCES[stack]).filter((k) => STACK_INSTANCES[stack][k] !== "cache");
 
 describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
   let result: Awaited<ReturnType<typeof runStack>>;
@@ -312,7 +319,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     for (const [key] of Object.entries(STACK_INSTANCES[stack])) {
       for (const p of policiesOf(recorder, `monitoring-alerts-${key}`)) {
         const q = promql(p).query;
-        expectRealMetrics(q, `${PROJECT}:${instanceName(stack, key)}`, logNames, exportWorkflowOf(key));
+        expectRealMetrics(q, instanceIdOf(stack, key), logNames, exportWorkflowOf(key));
         // The metrics the signal declares are the ones its query reads.
         const declared = signal(labelsOf(p).signal).metrics.map((m) => promqlName(metricTypeOf(m, logNames)));
         for (const sel of selectors(q)) expect(declared.some((d) => sel.name.startsWith(d))).toBe(true);
@@ -371,7 +378,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
 
   test("pool utilisation divides by each instance's max_connections flag", async () => {
     const { recorder } = result;
-    for (const key of Object.keys(STACK_INSTANCES[stack])) {
+    for (const key of sqlInstances(stack)) {
       const instance = recorder.ofType("gcp:sql/databaseInstance:DatabaseInstance").find((i) => i.inputs.name === instanceName(stack, key))!;
       const flags = (instance.inputs.settings as { databaseFlags: { name: string; value: string }[] }).databaseFlags;
       const maxConnections = flags.find((f) => f.name === "max_connections")!.value;
@@ -429,7 +436,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
       const s = SIGNALS.find((x) => x.title === t.widget.title);
       expect(s, t.widget.title).toBeDefined();
       for (const d of t.widget.xyChart!.dataSets) {
-        expectRealMetrics(d.timeSeriesQuery.prometheusQuery, `${PROJECT}:${instanceName(stack, d.legendTemplate)}`, logNames, exportWorkflowOf(d.legendTemplate));
+        expectRealMetrics(d.timeSeriesQuery.prometheusQuery, instanceIdOf(stack, d.legendTemplate), logNames, exportWorkflowOf(d.legendTemplate));
       }
       expect(t.widget.xyChart!.thresholds.map((x) => x.value)).toEqual(s!.levels ? [s!.levels.WARNING.threshold, s!.levels.CRITICAL.threshold] : []);
     }

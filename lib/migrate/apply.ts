@@ -98,6 +98,7 @@ export async function applySchema(inputs: SchemaMigrationsInputs, log: Log = () 
         });
         say(`partition maintenance: created ${parts.created.length} (${parts.created.join(", ") || "none"}), dropped ${parts.dropped.length} (${parts.dropped.join(", ") || "none"})`);
         for (const h of parts.held) say(`partition maintenance: kept past retention, held: ${h}`);
+        for (const b of parts.removedBounds) say(`partition maintenance: removed a conversion bound: ${b}`);
         const roles = await reconcileMemberships(client, inputs.memberships, { connectionLimits: inputs.loginConnectionLimits });
         say(`membership reconcile: granted ${roles.granted.join(", ") || "none"}; revoked ${roles.revoked.join(", ") || "none"}`);
         for (const w of roles.warnings) say(`warning: ${w}`);

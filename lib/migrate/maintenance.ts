@@ -2,7 +2,7 @@
  * Steps the provider runs on every `up` after the migrations (and the CLI can run).
  *
  * Stable API:
- *   - {@link runPartitionMaintenance}(client, settings) → { created, dropped, held }: writes the
+ *   - {@link runPartitionMaintenance}(client, settings) → { created, dropped, held, removedBounds }: writes the
  *     per-table settings into `lp_ops.partition_settings` and calls the one SQL
  *     partition-management function `lp_ops.maintain_partitions(as_of)` (which pg_cron
  *     also runs, reading the same settings).
@@ -55,6 +55,8 @@ export interface MaintenanceResult {
   readonly dropped: string[];
   /** Partitions past retention kept by a hold (lp_ops.partition_holds), as "<partition>: <reason>". */
   readonly held: string[];
+  /** Cutover bounds left by a partition conversion that stopped, removed before their cutover, as "<constraint>: <detail>". */
+  readonly removedBounds: string[];
 }
 
 export async function runPartitionMaintenance(client: pg.ClientBase, settings: PartitionSettings): Promise<MaintenanceResult> {
@@ -86,6 +88,7 @@ export async function runPartitionMaintenance(client: pg.ClientBase, settings: P
       created: rows.filter((r) => r.action === "created").map((r) => r.partition_name),
       dropped: rows.filter((r) => r.action === "dropped").map((r) => r.partition_name),
       held: rows.filter((r) => r.action === "held").map((r) => `${r.partition_name}: ${r.detail ?? ""}`),
+      removedBounds: rows.filter((r) => r.action === "bound removed").map((r) => `${r.partition_name}: ${r.detail ?? ""}`),
     };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);

@@ -19,13 +19,22 @@ export const CLOUDSQL_DATABASE = "cloudsql_database";
 export const CLOUDSQL_INSTANCE_DATABASE = "cloudsql_instance_database";
 /** A Cloud Workflows workflow (the scheduled export runs as one); label `workflow_id` = the workflow's name. */
 export const WORKFLOW = "workflows.googleapis.com/Workflow";
-export type MonitoredResource = typeof CLOUDSQL_DATABASE | typeof CLOUDSQL_INSTANCE_DATABASE | typeof WORKFLOW;
+/**
+ * A Memorystore for Redis instance; label `instance_id` = the instance's full
+ * name, "projects/<project>/locations/<region>/instances/<instance>". The label
+ * and its form are as public code that filters these series writes them
+ * (`resource.labels.instance_id`); Google's metrics list names the resource
+ * but not this label's value form.
+ */
+export const REDIS_INSTANCE = "redis_instance";
+export type MonitoredResource = typeof CLOUDSQL_DATABASE | typeof CLOUDSQL_INSTANCE_DATABASE | typeof WORKFLOW | typeof REDIS_INSTANCE;
 
 /** The label of each monitored resource that names what is watched: "<project>:<instance>", or the workflow's name. */
 export const INSTANCE_LABEL: Readonly<Record<MonitoredResource, string>> = Object.freeze({
   [CLOUDSQL_DATABASE]: "database_id",
   [CLOUDSQL_INSTANCE_DATABASE]: "resource_id",
   [WORKFLOW]: "workflow_id",
+  [REDIS_INSTANCE]: "instance_id",
 });
 
 /** A metric type as Cloud Monitoring's metrics list documents it. */
@@ -125,6 +134,36 @@ export const WORKFLOW_METRICS = Object.freeze({
   finishedExecutions: { type: "workflows.googleapis.com/finished_execution_count", resource: WORKFLOW, kind: "DELTA", valueType: "INT64", unit: "1", labels: ["status"] },
 } satisfies Record<string, MetricType>);
 export type WorkflowMetricKey = keyof typeof WORKFLOW_METRICS;
+
+/**
+ * The Memorystore for Redis metric types the cache signals read (prefix
+ * `redis.googleapis.com/`), each on `redis_instance`. Metric types and
+ * meanings: https://cloud.google.com/memorystore/docs/redis/supported-monitoring-metrics;
+ * kinds, value types and units as Cloud Monitoring's list gives them
+ * (https://cloud.google.com/monitoring/api/metrics_gcp_p_z, section redis).
+ * Series are written per node (label `node_id`), so instance-wide values sum
+ * or take the max over nodes.
+ *
+ * | Key | Metric type | Kind, value, unit |
+ * |---|---|---|
+ * | keyspaceHits | stats/keyspace_hits | DELTA INT64 1 |
+ * | keyspaceMisses | stats/keyspace_misses | DELTA INT64 1 |
+ * | memoryUsageRatio | stats/memory/usage_ratio | GAUGE DOUBLE 10^2.% (0–1) |
+ * | evictedKeys | stats/evicted_keys | DELTA INT64 1 |
+ * | connectedClients | clients/connected | GAUGE INT64 1 |
+ * | replicationRole | replication/role | GAUGE INT64 1 (1 primary, 0 replica) |
+ * | replicaLag | replication/master/slaves/lag | GAUGE INT64 s (on the primary, per replica) |
+ */
+export const MEMORYSTORE_METRICS = Object.freeze({
+  keyspaceHits: { type: "redis.googleapis.com/stats/keyspace_hits", resource: REDIS_INSTANCE, kind: "DELTA", valueType: "INT64", unit: "1" },
+  keyspaceMisses: { type: "redis.googleapis.com/stats/keyspace_misses", resource: REDIS_INSTANCE, kind: "DELTA", valueType: "INT64", unit: "1" },
+  memoryUsageRatio: { type: "redis.googleapis.com/stats/memory/usage_ratio", resource: REDIS_INSTANCE, kind: "GAUGE", valueType: "DOUBLE", unit: "10^2.%" },
+  evictedKeys: { type: "redis.googleapis.com/stats/evicted_keys", resource: REDIS_INSTANCE, kind: "DELTA", valueType: "INT64", unit: "1" },
+  connectedClients: { type: "redis.googleapis.com/clients/connected", resource: REDIS_INSTANCE, kind: "GAUGE", valueType: "INT64", unit: "1" },
+  replicationRole: { type: "redis.googleapis.com/replication/role", resource: REDIS_INSTANCE, kind: "GAUGE", valueType: "INT64", unit: "1" },
+  replicaLag: { type: "redis.googleapis.com/replication/master/slaves/lag", resource: REDIS_INSTANCE, kind: "GAUGE", valueType: "INT64", unit: "s", labels: ["slave"] },
+} satisfies Record<string, MetricType>);
+export type MemorystoreMetricKey = keyof typeof MEMORYSTORE_METRICS;
 
 /** The log-based metrics components/log-metrics.ts creates, by key. */
 export const LOG_METRIC_KEYS = ["lockWaits", "deadlocks", "tempFiles", "backupFailures", "exportFailures"] as const;

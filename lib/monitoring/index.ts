@@ -11,6 +11,7 @@
  * {@link SIGNALS}.
  */
 import { BACKUPS_SIGNALS } from "./backups";
+import { CACHE_SIGNALS } from "./cache";
 import { CLOUD_SQL_METRICS } from "./catalog";
 import { CONNECTIONS_SIGNALS } from "./connections";
 import { LATENCY_SIGNALS } from "./latency";
@@ -23,6 +24,7 @@ import { TRAFFIC_SIGNALS } from "./traffic";
 export * from "./catalog";
 export * from "./signal";
 export * from "./backups";
+export * from "./cache";
 export * from "./connections";
 export * from "./latency";
 export * from "./replication";
@@ -42,6 +44,7 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
   ...REPLICATION_SIGNALS,
   ...STORAGE_SIGNALS,
   ...BACKUPS_SIGNALS,
+  ...CACHE_SIGNALS,
 ]);
 
 /**

@@ -13,12 +13,14 @@ import {
   CLOUD_SQL_METRICS,
   CLOUDSQL_DATABASE,
   INSTANCE_LABEL,
+  MEMORYSTORE_METRICS,
   WORKFLOW,
   WORKFLOW_METRICS,
   logMetricType,
   promqlName,
   type CloudSqlMetricKey,
   type LogMetricKey,
+  type MemorystoreMetricKey,
   type MonitoredResource,
   type WorkflowMetricKey,
 } from "./catalog";
@@ -49,19 +51,23 @@ export const SUSTAINED_SECONDS = 5 * SAMPLE_PERIOD_SECONDS;
 // ---------------------------------------------------------------------------
 // Signals.
 
-export type InstanceRole = "primary" | "replica";
+/** What an instance is: a Cloud SQL primary or replica, or the Memorystore cache. */
+export type InstanceRole = "primary" | "replica" | "cache";
 export type Severity = "WARNING" | "CRITICAL";
 export const SEVERITIES: readonly Severity[] = Object.freeze(["WARNING", "CRITICAL"] as const);
 
 /** The dashboard's rows, top to bottom. */
-export const DASHBOARD_ROWS = ["traffic", "latency", "saturation", "replication", "storage", "backups"] as const;
+export const DASHBOARD_ROWS = ["traffic", "latency", "saturation", "replication", "storage", "backups", "cache"] as const;
 export type DashboardRow = (typeof DASHBOARD_ROWS)[number];
 
 /** What a signal's expression needs to know about one instance. */
 export interface InstanceContext {
-  /** "<project>:<instance>", the value of the instance label on both monitored resources. */
+  /**
+   * The value of the instance label of the instance's monitored resources:
+   * "<project>:<instance>" for Cloud SQL, the full instance name for Memorystore.
+   */
   readonly databaseId: string;
-  /** The instance's `max_connections` flag value. */
+  /** The connection limit: the `max_connections` flag (Cloud SQL), connected clients per node (Memorystore). */
   readonly maxConnections: number;
   /** Managed pooling limits, when pooling is on. */
   readonly pooling?: { readonly maxClientConnections: number; readonly maxPoolSize: number };
@@ -80,7 +86,11 @@ export interface Level {
 }
 
 /** A metric the signal reads: a Cloud SQL metric or one of the stack's log-based metrics. */
-export type MetricRef = { readonly cloudSql: CloudSqlMetricKey } | { readonly log: LogMetricKey } | { readonly workflow: WorkflowMetricKey };
+export type MetricRef =
+  | { readonly cloudSql: CloudSqlMetricKey }
+  | { readonly log: LogMetricKey }
+  | { readonly workflow: WorkflowMetricKey }
+  | { readonly memorystore: MemorystoreMetricKey };
 
 /** One watched condition: the expression, its unit, its levels and what to do. */
 export interface Signal {
@@ -134,6 +144,7 @@ export function series(metric: MetricRef, ctx: InstanceContext, extra: Record<st
 export function metricTypeOf(metric: MetricRef, logMetrics: Readonly<Record<LogMetricKey, string>>): string {
   if ("cloudSql" in metric) return CLOUD_SQL_METRICS[metric.cloudSql].type;
   if ("workflow" in metric) return WORKFLOW_METRICS[metric.workflow].type;
+  if ("memorystore" in metric) return MEMORYSTORE_METRICS[metric.memorystore].type;
   return logMetricType(logMetrics[metric.log]);
 }
 
@@ -141,6 +152,7 @@ export function metricTypeOf(metric: MetricRef, logMetrics: Readonly<Record<LogM
 export function resourceOf(metric: MetricRef): MonitoredResource {
   if ("cloudSql" in metric) return CLOUD_SQL_METRICS[metric.cloudSql].resource;
   if ("workflow" in metric) return WORKFLOW_METRICS[metric.workflow].resource;
+  if ("memorystore" in metric) return MEMORYSTORE_METRICS[metric.memorystore].resource;
   return CLOUDSQL_DATABASE;
 }
 

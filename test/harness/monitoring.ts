@@ -8,6 +8,7 @@ import {
   CLOUD_SQL_METRICS,
   CLOUDSQL_DATABASE,
   INSTANCE_LABEL,
+  MEMORYSTORE_METRICS,
   LOG_METRIC_KEYS,
   WORKFLOW,
   WORKFLOW_METRICS,
@@ -26,7 +27,7 @@ export function knownPromqlNames(logNames: Readonly<Record<LogMetricKey, string>
       known.set(promqlName(m.type) + suffix, { type: m.type, resource: m.resource });
     }
   }
-  for (const m of Object.values(WORKFLOW_METRICS)) known.set(promqlName(m.type), { type: m.type, resource: m.resource });
+  for (const m of [...Object.values(WORKFLOW_METRICS), ...Object.values(MEMORYSTORE_METRICS)]) known.set(promqlName(m.type), { type: m.type, resource: m.resource });
   for (const name of Object.values(logNames)) {
     for (const suffix of ["", "_bucket", "_count", "_sum"]) known.set(promqlName(logMetricType(name)) + suffix, { type: logMetricType(name), resource: CLOUDSQL_DATABASE });
   }
