@@ -2,6 +2,7 @@
  * Composition only: read the stack's configuration once, then wire the
  * components together. Every resource lives in a component under components/.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { CACHE_TTL_SECONDS, loadStackConfig } from "./config";
 import { CacheInstance } from "./components/cache-instance";
 import { BackupBucket } from "./components/backup-bucket";
@@ -134,6 +135,7 @@ const access = new DatabaseAccess("db-access", {
 const schemaMigrations = new SchemaMigrations(
   "db-schema",
   {
+    stack: pulumi.getStack(),
     host: primary.privateIp,
     database: access.databaseName,
     user: access.migrationUserName,

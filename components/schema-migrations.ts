@@ -98,6 +98,8 @@ function mocked(): boolean {
 
 /** Arguments of {@link SchemaMigrations}. */
 export interface SchemaMigrationsArgs {
+  /** Pulumi stack (pulumi.getStack()): the database is bound to it on first apply, and another stack's apply is refused. */
+  readonly stack: string;
   /** Address of the primary: its private IP for a runner inside the VPC; ignored with `connector`. */
   readonly host: pulumi.Input<string>;
   /** TCP port. @default 5432 */
@@ -145,6 +147,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SchemaMigrationsArgs, opts: pulumi.CustomResourceOptions = {}) {
     const problems = validateInputs({
+      stack: args.stack,
       migrations: args.migrations.map((m) => ({ name: m.name, sha256: m.sha256, sql: m.sql })),
       memberships: args.memberships,
       loginConnectionLimits: args.loginConnectionLimits,
@@ -155,6 +158,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
       throw new pulumi.ResourceError(`SchemaMigrations ${name}: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`, opts.parent);
     }
     const props: Record<string, unknown> = {
+      stack: args.stack,
       host: args.host,
       port: args.port,
       connector: args.connector,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { NAME, PG_IDENT, SA_EMAIL, int, list, pair, type AreaContext } from "./common";
 import type { RawConfig } from "./schema";
+import { iamLoginName, membershipProblems } from "../lib/migrate/validation";
 
 /** The `lp-db:*` keys of this area, as Pulumi.yaml declares them. */
 export const accessKeys = {
@@ -48,6 +49,9 @@ export function parseAccess({ raw, fail }: AreaContext<RawConfig>): AccessConfig
       fail(`iamUsers[${i}]`, IAM_USER_HELP);
     } else if (kv[0] in iamUsers) {
       fail(`iamUsers[${i}]`, `"${kv[0]}" is listed twice`);
+    } else if (membershipProblems({ [iamLoginName(sa)]: groupRoles }).length > 0) {
+      // The rules the migrations provider's check and the reconcile apply (lib/migrate/validation).
+      for (const p of membershipProblems({ [iamLoginName(sa)]: groupRoles })) fail(`iamUsers[${i}]`, p.reason);
     } else {
       iamUsers[kv[0]] = Object.freeze({ serviceAccount: sa, groupRoles: Object.freeze(groupRoles) });
     }

@@ -10,6 +10,7 @@ import { MAX_RETAINED_BACKUPS } from "../lib/limits";
 import type { DayOfWeek, PrimaryInstanceArgs } from "../components/primary-instance";
 import { DATE, FLAG_NAME, HHMM, bool, int, pairList, type AreaContext } from "./common";
 import type { RawConfig } from "./schema";
+import { flagOverrideProblems } from "../lib/database-flags";
 
 /** Cloud SQL disk size limits, GB. Source: Cloud SQL "Quotas and limits" (64 TB). */
 export const MIN_DISK_GB = 10;
@@ -81,6 +82,8 @@ export interface DatabaseConfig {
 }
 
 function checkDatabase({ raw, fail }: AreaContext<RawConfig>): void {
+  // Overrides that would log personal data or move pg_cron (lib/database-flags, the rule resolveFlags applies).
+  for (const p of flagOverrideProblems(raw.databaseFlags, raw.databaseName)) fail("databaseFlags", p);
   const tier = tierInfo(raw.tier);
   if (tier && tier.edition !== raw.edition) {
     fail("tier", `tier is an ${tier.edition} tier but lp-db:edition is ${raw.edition}`);

@@ -7,6 +7,7 @@ import { REGIONS, TIER_HELP, tierInfo } from "../lib/cloudsql-catalog";
 import { MAX_READ_POOL_NODES } from "../lib/limits";
 import { FLAG_NAME, NAME, describe, int, list, pair, PROJECT, type AreaContext } from "./common";
 import type { RawConfig } from "./schema";
+import { flagOverrideProblems } from "../lib/database-flags";
 
 /** A prod stack needs this many in-region read replicas (or a read pool) to spread reads during a failover. */
 export const PROD_MIN_READ_REPLICAS = 2;
@@ -105,6 +106,8 @@ function namedReplicas({ raw, region, fail, problem }: AreaContext<RawConfig>): 
     if (spec.disasterRecovery && replicaRegion === region) {
       fail("replicas", `DR replica "${parsedReplica.name}" must set region= to a region other than the primary's (${region})`);
     }
+    // Overrides that would log personal data or move pg_cron (lib/database-flags, the rule resolveFlags applies).
+    for (const p of flagOverrideProblems(spec.flags, raw.databaseName)) problem(`${PROJECT}:replicas[${i}] = ${describe(entry)}: ${p}`);
     replicas[parsedReplica.name] = Object.freeze({
       region: replicaRegion,
       tier: spec.tier ?? raw.tier,

@@ -47,7 +47,13 @@ function instance(name: string, replicaOf?: string): Inputs {
       backupConfiguration: replicaOf
         ? { enabled: false }
         : { enabled: true, pointInTimeRecoveryEnabled: true, transactionLogRetentionDays: 7, backupRetentionSettings: { retainedBackups: 30 } },
-      databaseFlags: Object.entries(CIS_POSTGRES_FLAGS).map(([flag, values]) => ({ name: flag, value: values[0] })),
+      databaseFlags: [
+        ...Object.entries(CIS_POSTGRES_FLAGS).map(([flag, values]) => ({ name: flag, value: values[0] })),
+        { name: "pgaudit.log", value: "ddl,role" },
+        { name: "cloudsql.iam_authentication", value: "on" },
+        { name: "cloudsql.enable_pg_cron", value: "on" },
+        { name: "cron.database_name", value: "learning_platform" },
+      ],
       maintenanceWindow: { day: 7, hour: 7 },
       insightsConfig: { queryInsightsEnabled: true },
     },
@@ -118,6 +124,13 @@ function goodStack(): RecordedResource[] {
   ];
 }
 
+/** Sets (or, with undefined, removes) one database flag of an instance's inputs. */
+function setFlag(i: Inputs, flag: string, value: string | undefined): void {
+  const settings = i.settings as { databaseFlags: { name: string; value: string }[] };
+  settings.databaseFlags = settings.databaseFlags.filter((f) => f.name !== flag);
+  if (value !== undefined) settings.databaseFlags.push({ name: flag, value });
+}
+
 /** Applies `edit` to the inputs of the named resource in a fresh good stack. */
 function stackWith(name: string, edit: (inputs: Inputs, r: RecordedResource) => Partial<RecordedResource> | void): RecordedResource[] {
   return goodStack().map((r) => {
@@ -182,6 +195,14 @@ const FAULTS: [string, string, (i: Inputs) => Partial<RecordedResource> | void, 
   ["cloudsql-cis-flags", "primary", (i) => set(i, "settings.databaseFlags", []), /cloudsql\.enable_pgaudit is not set/],
   ["cloudsql-version-support", "primary", (i) => set(i, "databaseVersion", "POSTGRES_12"), /POSTGRES_12: PostgreSQL 12 is not supported: the migrations are tested on PostgreSQL 14–18 only/],
   ["cloudsql-version-support", "primary", (i) => set(i, "databaseVersion", "POSTGRES_13"), /POSTGRES_13: PostgreSQL 13 is not supported: .*use one of POSTGRES_14, .*POSTGRES_18/],
+  ["cloudsql-pgaudit-scope", "primary", (i) => setFlag(i, "pgaudit.log", "all"), /pgaudit\.log is "all": class\(es\) all log statement text/],
+  ["cloudsql-pgaudit-scope", "replica", (i) => setFlag(i, "pgaudit.log", "ddl,read,-misc"), /class\(es\) read log statement text/],
+  ["cloudsql-pgaudit-scope", "replica", (i) => setFlag(i, "pgaudit.log_parameter", "on"), /pgaudit\.log_parameter is "on": .* must be off/],
+  ["cloudsql-iam-authentication", "primary", (i) => setFlag(i, "cloudsql.iam_authentication", "off"), /cloudsql\.iam_authentication is "off": it must be on/],
+  ["cloudsql-iam-authentication", "replica", (i) => setFlag(i, "cloudsql.iam_authentication", undefined), /cloudsql\.iam_authentication is not set/],
+  ["cloudsql-cron-database", "primary", (i) => setFlag(i, "cron.database_name", "postgres"), /"primary": database flag cron\.database_name is "postgres", which is not a database this stack creates on lp-prod \(learning_platform\)/],
+  ["cloudsql-cron-database", "replica", (i) => setFlag(i, "cron.database_name", "postgres"), /"replica": database flag cron\.database_name is "postgres".* on lp-prod/],
+  ["cloudsql-cis-flags", "replica", (i) => setFlag(i, "log_statement", "mod"), /log_statement is "mod": it must be ddl/],
   ["memorystore-auth", "cache", (i) => set(i, "authEnabled", false), /authEnabled is false/],
   ["memorystore-auth", "cache", (i) => set(i, "authEnabled", undefined), /authEnabled is null/],
   ["memorystore-transit-encryption", "cache", (i) => set(i, "transitEncryptionMode", "DISABLED"), /transitEncryptionMode is "DISABLED"/],

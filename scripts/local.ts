@@ -129,6 +129,7 @@ async function applyStack(server: EmbeddedServer, stack: string): Promise<void> 
   await emulateCloudSql(server, database, config.database.migrationUser, Object.keys(memberships));
 
   const inputs: SchemaMigrationsInputs = {
+    stack,
     host: server.host,
     port: server.port,
     database,

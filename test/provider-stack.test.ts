@@ -86,3 +86,9 @@ test.each([
   // Only logins of lp_app_rw get a planned limit; the analytics login keeps its group's.
   expect(schema.inputs.loginConnectionLimits).toEqual({ [appLogin]: limit });
 });
+
+test.each(["prod", "staging"])("%s: the migrations resource carries its stack name, which binds the database to it", async (stack) => {
+  const { recorder } = await runStack(stack);
+  const [schema] = recorder.ofType(SCHEMA_MIGRATIONS_TYPE);
+  expect(schema.inputs.stack).toBe(stack);
+});

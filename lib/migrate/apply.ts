@@ -85,7 +85,7 @@ export async function applySchema(inputs: SchemaMigrationsInputs, log: Log = () 
       return c;
     };
     try {
-      const result = await applyMigrations(await open(), migrations, { lockTimeoutMs, maxAttempts, log: say, reconnect: open });
+      const result = await applyMigrations(await open(), migrations, { lockTimeoutMs, maxAttempts, log: say, reconnect: open, stack: inputs.stack });
       appliedThisRun.push(...result.applied);
       // Maintenance and the reconcile run under the same lock, so two runs never race on partitions or grants.
       const client = clients[clients.length - 1];

@@ -6,6 +6,8 @@
  */
 import { parseMigration, type MigrationFile } from "./files";
 import type { PgTarget } from "../pg-connect";
+import { validStackName } from "./stack-binding";
+import { membershipProblems } from "./validation";
 
 /**
  * The value the engine passes for an input that is not known yet (a first
@@ -59,6 +61,8 @@ type SessionInputs = Pick<PgTarget, "host" | "port" | "connector" | "database" |
 
 /** The provider's inputs, as plain values (what the engine hands the provider). */
 export interface SchemaMigrationsInputs extends SessionInputs {
+  /** Pulumi stack the database belongs to (lib/migrate/stack-binding); the provider requires it. Absent only for `npm run migrate` without --stack (migrations only). */
+  readonly stack?: string;
   readonly migrations: readonly MigrationInput[];
   readonly memberships: Readonly<Record<string, readonly string[]>>;
   /** CONNECTION LIMIT per login (lib/connection-budget loginConnectionLimits); logins not listed get their groups' limits. */
@@ -118,6 +122,9 @@ export function validateInputs(news: Partial<SchemaMigrationsInputs>): { propert
   const failures: { property: string; reason: string }[] = [];
   const known = (v: unknown) => v !== undefined && !containsUnknown(v);
   const fail = (property: string, reason: string) => failures.push({ property, reason });
+  if (!containsUnknown(news.stack) && !validStackName(news.stack)) {
+    fail("stack", `${JSON.stringify(news.stack)} is not a Pulumi stack name; pass pulumi.getStack() (the database is bound to it on first apply)`);
+  }
   if (!news.connector && known(news.host) && (typeof news.host !== "string" || news.host === "")) {
     fail("host", "give the primary's private IP (or set connector to use the Cloud SQL connector)");
   }
@@ -140,20 +147,10 @@ export function validateInputs(news: Partial<SchemaMigrationsInputs>): { propert
       if (i > 0 && news.migrations![i - 1].name >= m.name) fail(`migrations[${i}]`, `${m.name} must come after ${news.migrations![i - 1].name}, in name order, once`);
     });
   }
+  // The same rules the reconcile applies at `up` (lib/migrate/validation), so a preview that passes is not refused after the migrations committed.
   if (known(news.memberships)) {
-    for (const [login, roles] of Object.entries(news.memberships ?? {})) {
-      if (!/^[^"\0]{1,63}$/.test(login)) fail(`memberships.${login}`, "login names are 1–63 characters without quotes");
-      if (!Array.isArray(roles) || !roles.every((r) => /^[a-z_][a-z0-9_]{0,62}$/.test(r))) {
-        fail(`memberships.${login}`, "expected a list of lowercase group-role identifiers");
-      }
-    }
-  }
-  if (known(news.loginConnectionLimits)) {
-    for (const [login, limit] of Object.entries(news.loginConnectionLimits ?? {})) {
-      if (containsUnknown(limit)) continue;
-      if (!Number.isInteger(limit) || limit < 1) fail(`loginConnectionLimits.${login}`, "expected a whole number of connections ≥ 1");
-      if (known(news.memberships) && !(login in (news.memberships ?? {}))) fail(`loginConnectionLimits.${login}`, "the login must also be listed in memberships");
-    }
+    const limits = known(news.loginConnectionLimits) ? (news.loginConnectionLimits ?? {}) : {};
+    for (const p of membershipProblems(news.memberships ?? {}, limits)) fail(p.property, p.reason);
   }
   if (known(news.maintenance)) {
     const m = news.maintenance as MaintenanceSettings | undefined;

@@ -6,6 +6,8 @@ describe("config area replicas (read replicas and the read pool): every rule nam
     ["bad replica name", "staging", { replicas: ["Read_A"] }, /lp-db:replicas\[0\] = "Read_A": replica name "Read_A" must be lowercase/],
     ["duplicate replica", "staging", { replicas: ["read-a", "read-a"] }, /replica "read-a" is listed twice/],
     ["unknown replica key", "staging", { replicas: ["read-a:zone=b"] }, /lp-db:replicas\[0\] = "read-a:zone=b": unknown replica key "zone"/],
+    ["pgAudit logging parameters on a replica", "staging", { replicas: ["read-a:flag.pgaudit.log_parameter=on"] }, /lp-db:replicas\[0\] = "read-a:flag\.pgaudit\.log_parameter=on": .*pgaudit\.log_parameter = "on": .*personal data/],
+    ["pg_cron in another database", "staging", { replicas: ["read-a:flag.cron.database_name=postgres"] }, /lp-db:replicas\[0\] = .*cron\.database_name = "postgres"/],
     ["unknown replica region", "staging", { replicas: ["read-a:region=mars1"] }, /region "mars1" is not one of/],
     ["unknown replica tier", "staging", { replicas: ["read-a:tier=huge"] }, /tier "huge" is not a Cloud SQL tier/],
     ["replica weight out of range", "staging", { replicas: ["read-a:weight=-1"] }, /weight "-1" must be an integer from 0 to 100/],

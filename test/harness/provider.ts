@@ -105,6 +105,7 @@ export function testMigration(name: string, up: string, options: { noTransaction
 export function localInputs(database: string, overrides: Partial<SchemaMigrationsInputs> = {}): SchemaMigrationsInputs {
   const pg = inject("pg");
   return {
+    stack: "test",
     host: pg.host,
     port: pg.port,
     database,
