@@ -69,6 +69,8 @@ export class DbClient {
   constructor(opts: DbClientOptions) {
     this.router = new Router(opts);
     this.events = this.router;
+    // ioredis reports connection trouble as "error" events; unheard, Node prints them as unhandled.
+    opts.redis?.on("error", (e: Error) => this.router.emit("cacheError", { level: "l2", operation: "connection", error: e.message }));
     this.cache = new QueryCache({ redis: opts.redis, ttlSeconds: opts.manifest.cache?.ttlSeconds, l1MaxEntries: opts.l1MaxEntries, events: this.router });
   }
 
