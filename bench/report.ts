@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import type { MigrationStall } from "./stalls";
 
 /** Latency percentiles in milliseconds and throughput in operations per second. */
 export interface LatencySummary {
@@ -26,7 +27,13 @@ export interface BenchResults {
   readonly scale: number;
   readonly pgVersion: string;
   readonly queries: readonly QueryResult[];
-  readonly migrationUnderLoad: { readonly maxWriteStallMs: number; readonly rowsLost: number; readonly durationS: number };
+  readonly migrationUnderLoad: {
+    readonly maxWriteStallMs: number;
+    readonly rowsLost: number;
+    readonly durationS: number;
+    /** The longest write stall charged to each migration file applied under load, in apply order (bench/stalls.ts). */
+    readonly stallsByMigration?: readonly MigrationStall[];
+  };
   readonly noopApplyMs: number;
 }
 
@@ -38,8 +45,8 @@ export const TARGETS = {
   concurrency: 16,
   /** Minimum baseline/optimised p95 ratio of the analytics window queries. */
   analyticsSpeedup: 10,
-  /** Longest write stall while the migrations run under load. */
-  maxWriteStallMs: 1000,
+  /** Longest write stall while the migrations run under load: the project's rule is that no writer waits more than 250 ms behind a migration step. */
+  maxWriteStallMs: 250,
   /** Rows the writer committed that are missing afterwards. */
   rowsLost: 0,
   /** Provider diff + update against an up-to-date database. */
@@ -111,13 +118,17 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
   lines.push("", "| Migration under load | |", "|---|---:|");
   lines.push(`| Longest write stall | ${fmtMs(m.maxWriteStallMs)} ms |`, `| Rows lost | ${m.rowsLost} |`, `| Duration | ${m.durationS.toFixed(1)} s |`);
   lines.push(`| No-op apply (provider diff + update) | ${fmtMs(r.noopApplyMs)} ms |`);
+  if (m.stallsByMigration && m.stallsByMigration.length > 0) {
+    lines.push("", "| Migration file | Longest write stall during it | Writer |", "|---|---:|---|");
+    for (const s of m.stallsByMigration) lines.push(`| ${s.migration} | ${fmtMs(s.maxWriteStallMs)} ms | ${s.writer ?? "—"} |`);
+  }
   lines.push("", "| Target | Measured | Met |", "|---|---:|:---:|");
   for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.ok ? "yes" : "**no**"} |`);
   if (extra.length > 0) lines.push("", ...extra);
   return lines.join("\n") + "\n";
 }
 
-/** Writes the JSON with exactly the stable schema (no extra keys), keys in the issue's order. */
+/** Writes the JSON with exactly the stable schema (no extra keys), keys in the issue's order; stallsByMigration is added after the original fields. */
 export function writeResults(file: string, r: BenchResults): void {
   const stable: BenchResults = {
     scale: r.scale,
@@ -132,6 +143,15 @@ export function writeResults(file: string, r: BenchResults): void {
       maxWriteStallMs: round(r.migrationUnderLoad.maxWriteStallMs),
       rowsLost: r.migrationUnderLoad.rowsLost,
       durationS: round(r.migrationUnderLoad.durationS),
+      ...(r.migrationUnderLoad.stallsByMigration
+        ? {
+            stallsByMigration: r.migrationUnderLoad.stallsByMigration.map((s) => ({
+              migration: s.migration,
+              maxWriteStallMs: round(s.maxWriteStallMs),
+              writer: s.writer,
+            })),
+          }
+        : {}),
     },
     noopApplyMs: round(r.noopApplyMs),
   };

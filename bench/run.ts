@@ -16,6 +16,7 @@ import { Progress } from "./progress";
 import { TARGETS, markdown, writeResults, type BenchResults, type QueryResult } from "./report";
 import { runCell, type CellResult } from "./runner";
 import { countsFor, seed } from "./seed";
+import { migrationWindows, stallsByMigration } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { HOT_QUERIES, OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
 import { Writers } from "./writer";
@@ -221,12 +222,16 @@ async function main(): Promise<void> {
       log(`+${((performance.now() - t0) / 1000).toFixed(1)}s ${line}`);
     };
     let report;
+    let applyEnded = performance.now();
     try {
       const result = await applyMigrations(admin, [...baseline, ...optimisations], { log: migrationLog });
+      applyEnded = performance.now();
       progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
     } finally {
       report = await writers.stop();
     }
+    const perFile = stallsByMigration(report.gaps, migrationWindows(started, applyEnded));
+    for (const s of perFile) progress.note(`  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}`);
     const durationS = (performance.now() - t0) / 1000;
     const { rowsLost, eventsPresent } = await writers.verify(admin);
     const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
@@ -285,7 +290,7 @@ async function main(): Promise<void> {
       scale: opts.scale,
       pgVersion: srv.pgVersion,
       queries,
-      migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS },
+      migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS, stallsByMigration: perFile },
       noopApplyMs,
     };
     writeResults(opts.out, results);

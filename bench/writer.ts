@@ -5,6 +5,7 @@
  * committed (to count rows lost afterwards).
  */
 import type { ClientBase } from "pg";
+import type { WriteGap, WriterName } from "./stalls";
 
 /** Pause between writes: ~200 writes/s per writer, a steady trickle that leaves the 2 cores to the migration. */
 const WRITE_PAUSE_MS = 5;
@@ -25,6 +26,8 @@ export interface WriterReport {
   /** Writes that failed (counted, never retried as the same row, so they cannot be counted as committed). */
   readonly errors: number;
   readonly firstError?: string;
+  /** Every gap between two consecutive commits of either writer, for the stall per migration file (bench/stalls.ts). */
+  readonly gaps: readonly WriteGap[];
 }
 
 /** One writer loop; `write(seq)` performs one committed write. */
@@ -35,10 +38,15 @@ class Loop {
   committed = 0;
   errors = 0;
   firstError?: string;
+  /** Every gap between commits (from start to the first commit, and to the stop), in order. */
+  readonly gaps: WriteGap[] = [];
   private stopped = false;
   private done: Promise<void> = Promise.resolve();
 
-  constructor(private readonly write: (seq: number) => Promise<void>) {}
+  constructor(
+    private readonly name: WriterName,
+    private readonly write: (seq: number) => Promise<void>,
+  ) {}
 
   start(): void {
     this.done = this.run();
@@ -52,6 +60,7 @@ class Loop {
       try {
         await this.write(seq);
         const now = performance.now();
+        this.gaps.push({ writer: this.name, start: last, end: now });
         if (now - last > this.maxGapMs) {
           this.maxGapMs = now - last;
           this.maxGapEndedAt = now;
@@ -65,9 +74,11 @@ class Loop {
       await new Promise((r) => setTimeout(r, WRITE_PAUSE_MS));
     }
     // The stall in progress when the run ended counts too.
-    if (performance.now() - last > this.maxGapMs) {
-      this.maxGapMs = performance.now() - last;
-      this.maxGapEndedAt = performance.now();
+    const end = performance.now();
+    this.gaps.push({ writer: this.name, start: last, end });
+    if (end - last > this.maxGapMs) {
+      this.maxGapMs = end - last;
+      this.maxGapEndedAt = end;
     }
   }
 
@@ -92,7 +103,7 @@ export class Writers {
     private readonly progressClient: ClientBase,
     private readonly sample: { readonly userId: string; readonly courseId: string; readonly lessonId: string },
   ) {
-    this.events = new Loop(async (seq) => {
+    this.events = new Loop("events", async (seq) => {
       await this.eventClient.query(
         `INSERT INTO analytics_events (user_id, course_id, lesson_id, event_type, properties, occurred_at)
          VALUES ($1, $2, $3, '${WRITER_EVENT_TYPE}', jsonb_build_object('seq', $4::int), now())`,
@@ -100,7 +111,7 @@ export class Writers {
       );
       this.eventSeqs.push(seq);
     });
-    this.progress = new Loop(async (seq) => {
+    this.progress = new Loop("progress", async (seq) => {
       const id = this.progressIds[seq % this.progressIds.length];
       const r = await this.progressClient.query("UPDATE lesson_progress SET progress_percent = $2::int % 100, updated_at = now() WHERE id = $1", [id, seq]);
       if (r.rowCount !== 1) throw new Error(`lesson_progress row ${id} not found`);
@@ -128,6 +139,7 @@ export class Writers {
       progressUpdatesCommitted: this.progress.committed,
       errors: this.events.errors + this.progress.errors,
       firstError: this.events.firstError ?? this.progress.firstError,
+      gaps: [...this.events.gaps, ...this.progress.gaps],
     };
   }
 

@@ -8,9 +8,9 @@
 -- Adding a STORED generated column rewrites course_content under an ACCESS
 -- EXCLUSIVE lock. That is acceptable for this table only because it is the
 -- course catalogue's text (bounded by the number of lessons, not by traffic);
--- lock_timeout keeps the migration from queueing behind live traffic, and the
--- engine retries it. A VIRTUAL column (PostgreSQL 18) would avoid the rewrite,
--- but PostgreSQL cannot index virtual generated columns.
+-- the lock is requested in short attempts, so the migration never queues
+-- writers behind live traffic. A VIRTUAL column (PostgreSQL 18) would avoid
+-- the rewrite, but PostgreSQL cannot index virtual generated columns.
 
 -- Up Migration
 
@@ -23,11 +23,12 @@ CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 
 SET LOCAL ROLE lp_owner;
 
--- Lint: the generated column rewrites course_content, a small catalogue table
--- (see the header); lock_timeout bounds the wait for its lock.
-ALTER TABLE course_content
-  -- squawk-ignore adding-field-with-default
-  ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS (
-    setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')
-    || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'B')
-  ) STORED;
+-- The lock is requested in 100 ms attempts (lp_ops.with_lock_retries), so
+-- writers queue behind the request for at most one attempt; the rewrite
+-- itself then holds it (see the header).
+SELECT lp_ops.with_lock_retries('0003 search column', 'public.course_content', ARRAY[
+  $$ALTER TABLE public.course_content
+      ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')
+        || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'B')
+      ) STORED$$]);

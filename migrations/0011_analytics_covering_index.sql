@@ -15,9 +15,12 @@
 --      partition maintain_partitions (0005) makes with CREATE TABLE ... PARTITION
 --      OF gets the index, attached, when it is created.
 --   2. the history partition (0007's old table, nearly every row at the time of
---      the conversion) CONCURRENTLY: writers never wait. It is named statically,
---      so this migration must run while that partition exists, i.e. within the
---      analytics retention (13 months) after 0007's cutover.
+--      the conversion) CONCURRENTLY: writers never wait. It is named statically;
+--      retention keeps it until this migration has run (0007 puts a hold on it
+--      in lp_ops.partition_holds, released at the end here), and once
+--      retention has dropped it the engine skips the statement (the partition
+--      is listed in lp_ops.dropped_partitions), so this migration never fails
+--      for want of it.
 --   3. the monthly partitions that already exist (which ones depends on the
 --      date, so a static CONCURRENTLY statement cannot name them, and
 --      CONCURRENTLY is impossible inside a DO block) plainly, one per
@@ -28,9 +31,9 @@
 --      (default 32 MB: on the 2-core bench machine a 73 MB partition took
 --      0.9 s, so 32 MB keeps the stall under the 1 s write-stall target) is
 --      refused with the CONCURRENTLY statement to run by hand first, after
---      which a re-run only attaches it. The SHARE lock is requested under a
---      500 ms lock_timeout, so writers never queue long behind it; a timeout is
---      retried by the engine, and everything here is re-runnable.
+--      which a re-run only attaches it. The SHARE lock is requested through
+--      lp_ops.with_lock_retries (100 ms attempts), so writers never queue long
+--      behind it, and everything here is re-runnable.
 --   4. each partition's index is attached (brief ACCESS EXCLUSIVE on that
 --      index only); the last attach makes the parent's index valid.
 --
@@ -48,14 +51,13 @@
 SET statement_timeout = '30min';
 SET ROLE lp_owner;
 
--- 1. The parent's index: a brief SHARE lock on analytics_events itself.
-SET lock_timeout = '500ms';
--- Lint: ON ONLY a partitioned table builds nothing (catalog only, instant);
--- CONCURRENTLY is not supported there. The partitions' indexes follow online.
--- squawk-ignore require-concurrent-index-creation
-CREATE INDEX IF NOT EXISTS analytics_events_course_occurred_cov_idx
-  ON ONLY analytics_events (course_id, occurred_at)
-  INCLUDE (user_id, event_type);
+-- 1. The parent's index: a brief SHARE lock on analytics_events itself. ON ONLY
+-- a partitioned table builds nothing (catalog only, instant); CONCURRENTLY is
+-- not supported there. The partitions' indexes follow online.
+SELECT lp_ops.with_lock_retries('0011 parent index', 'public.analytics_events', ARRAY[
+  'CREATE INDEX IF NOT EXISTS analytics_events_course_occurred_cov_idx
+     ON ONLY public.analytics_events (course_id, occurred_at) INCLUDE (user_id, event_type)'],
+  p_lock_mode => 'ShareLock');
 
 -- 2. The history partition online; the wait for older transactions at the
 -- start and end of the build blocks no one, so it gets 0004's bound.
@@ -65,7 +67,6 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS analytics_events_p_history_course_occurr
   INCLUDE (user_id, event_type);
 
 -- 3 and 4. Every partition without an attached index: build (guarded) and attach.
-SET lock_timeout = '500ms';
 DO $$
 DECLARE
   v_parent_idx constant regclass := 'public.analytics_events_course_occurred_cov_idx';
@@ -92,13 +93,18 @@ BEGIN
     ELSIF v_valid IS NOT NULL AND NOT v_valid THEN
       RAISE EXCEPTION 'index public.% is INVALID (a failed concurrent build); DROP INDEX CONCURRENTLY IF EXISTS public.%; then apply again', v_idx, v_idx;
     END IF;
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON public.%I (course_id, occurred_at) INCLUDE (user_id, event_type)', v_idx, p.part);
-    EXECUTE format('ALTER INDEX public.analytics_events_course_occurred_cov_idx ATTACH PARTITION public.%I', v_idx);
+    PERFORM lp_ops.with_lock_retries(format('0011 index on %s', p.part), p.oid::regclass, ARRAY[
+      format('CREATE INDEX IF NOT EXISTS %I ON public.%I (course_id, occurred_at) INCLUDE (user_id, event_type)', v_idx, p.part),
+      format('ALTER INDEX public.analytics_events_course_occurred_cov_idx ATTACH PARTITION public.%I', v_idx)],
+      p_lock_mode => 'ShareLock');
     -- One partition per transaction: its SHARE lock ends here, not with the last partition's.
     COMMIT;
   END LOOP;
 END
 $$;
+
+-- The history partition has its index (or retention dropped it): retention may now drop it.
+DELETE FROM lp_ops.partition_holds WHERE partition_name = 'analytics_events_p_history';
 
 RESET lock_timeout;
 RESET ROLE;

@@ -12,6 +12,10 @@ import { cloudsqlAlertCoverage } from "./cloudsql-alert-coverage";
 import { cloudsqlBackups } from "./cloudsql-backups";
 import { cloudsqlCisFlags } from "./cloudsql-cis-flags";
 import { cloudsqlCmek } from "./cloudsql-cmek";
+import { memorystoreAuth } from "./memorystore-auth";
+import { memorystoreCmek } from "./memorystore-cmek";
+import { memorystorePrivate } from "./memorystore-private";
+import { memorystoreTransitEncryption } from "./memorystore-transit-encryption";
 import { cloudsqlMaintenanceWindow } from "./cloudsql-maintenance-window";
 import { cloudsqlMigrations } from "./cloudsql-migrations";
 import { cloudsqlNoPublicIp } from "./cloudsql-no-public-ip";
@@ -45,6 +49,10 @@ export const policies: readonly PackPolicy[] = Object.freeze([
   cloudsqlCisFlags,
   cloudsqlVersionSupport,
   // Cloud Storage
+  memorystoreAuth,
+  memorystoreTransitEncryption,
+  memorystoreCmek,
+  memorystorePrivate,
   bucketCmek,
   bucketPublicAccessPrevention,
   bucketUniformAccess,

@@ -1,7 +1,7 @@
 /**
  * The whole program (index.ts) under Pulumi mocks, checked by the pack: both
  * stacks pass every mandatory policy, and deliberately bad configurations —
- * through stack config where config.ts lets them through, through the
+ * through stack config where config/ lets them through, through the
  * registered resources where it does not — each produce the expected violation.
  */
 import { beforeAll, describe, expect, test } from "vitest";
@@ -73,7 +73,7 @@ test("prod is recognised by its labels when no environment is configured", async
   expect(messages(mandatory, "cloudsql-prod-protection")).toMatch(/availabilityType is not REGIONAL/);
 });
 
-describe("bad stack configurations that config.ts accepts", () => {
+describe("bad stack configurations that config/ accepts", () => {
   test.each([
     ["pointInTimeRecovery", false, "cloudsql-backups", /pointInTimeRecoveryEnabled is not true/],
     ["retainedBackups", 3, "cloudsql-backups", /retainedBackups is 3: keep at least 7/],

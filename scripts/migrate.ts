@@ -20,7 +20,8 @@
 import * as fs from "fs";
 import { parseStackConfig } from "../config";
 import { iamLoginName } from "../components/database-users";
-import { applySchema, type SchemaMigrationsInputs } from "../components/schema-migrations";
+import { applySchema } from "../lib/migrate/apply";
+import type { SchemaMigrationsInputs } from "../lib/migrate/inputs";
 import { planCapacity } from "../lib/capacity-plan";
 import { loginConnectionLimits } from "../lib/connection-budget";
 import { applyMigrations, DEFAULT_LOCK_TIMEOUT_MS } from "../lib/migrate/engine";

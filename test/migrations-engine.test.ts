@@ -36,6 +36,7 @@ describe("migration files", () => {
     expect(ms.length).toBeGreaterThanOrEqual(10);
     expect(ms.map((m) => m.name)).toEqual([...ms.map((m) => m.name)].sort());
     expect(ms.filter((m) => !m.transactional).map((m) => m.name)).toEqual([
+      "0002_roles_and_grants.sql",
       "0004_indexes.sql",
       "0006_partition_keys.sql",
       "0007_partition_conversion.sql",

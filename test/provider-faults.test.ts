@@ -9,10 +9,11 @@ import * as net from "net";
 import type { Client } from "pg";
 import { afterAll, describe, expect, test } from "vitest";
 import { ADVISORY_LOCK_KEY, readLedger } from "../lib/migrate/engine";
-import type { SchemaMigrationsInputs } from "../components/schema-migrations";
+import type { SchemaMigrationsInputs } from "../lib/migrate/inputs";
 import { createCloudSqlDatabase, MIGRATOR, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
 import { freePort } from "./harness/postgres";
+import { waitFor } from "./harness/wait";
 import { failed, localInputs, ok, replay, testMigration, type Replay } from "./harness/provider";
 
 const ID = "lp-schema-migrations/test";
@@ -39,16 +40,6 @@ async function run(...args: Parameters<typeof replay>): Promise<Replay> {
 afterAll(async () => {
   for (const name of databases) await dropDatabase(name);
 });
-
-/** Polls `probe` until it returns a value; fails naming `what` after a generous bound (a hang, not a speed check). */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Pids of sessions on `db` waiting for the advisory lock (classid, objid). */
 async function waitingOn(c: Client, db: string, key: bigint): Promise<number[]> {

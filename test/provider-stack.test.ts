@@ -5,7 +5,8 @@
  */
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, test } from "vitest";
-import { SCHEMA_MIGRATIONS_TYPE, UNKNOWN_SENTINEL } from "../components/schema-migrations";
+import { SCHEMA_MIGRATIONS_TYPE } from "../components/schema-migrations";
+import { UNKNOWN_SENTINEL } from "../lib/migrate/inputs";
 import { loadMigrations } from "../lib/migrate/files";
 import { ROOT } from "../lib/mock-runtime";
 import { runStack, SECRET } from "./harness/stack";

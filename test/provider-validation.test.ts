@@ -6,17 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { describe, expect, test } from "vitest";
-import {
-  changedConnectionFields,
-  diffSchema,
-  pendingNames,
-  SCHEMA_MIGRATIONS_TYPE,
-  SchemaMigrations,
-  UNKNOWN_SENTINEL,
-  validateInputs,
-  type SchemaMigrationsInputs,
-  type SchemaMigrationsOutputs,
-} from "../components/schema-migrations";
+import { SCHEMA_MIGRATIONS_TYPE, SchemaMigrations } from "../components/schema-migrations";
+import { changedConnectionFields, diffSchema } from "../lib/migrate/diff";
+import { pendingNames, UNKNOWN_SENTINEL, validateInputs, type SchemaMigrationsInputs, type SchemaMigrationsOutputs } from "../lib/migrate/inputs";
 import { parseMigration } from "../lib/migrate/files";
 
 const m1 = parseMigration("0001_a.sql", "-- Up Migration\nCREATE TABLE a (id int);\n");

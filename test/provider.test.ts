@@ -7,7 +7,7 @@ import * as fs from "fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ROOT } from "../lib/mock-runtime";
 import { ledgerHead, readLedger } from "../lib/migrate/engine";
-import { UNKNOWN_SENTINEL, type SchemaMigrationsInputs } from "../components/schema-migrations";
+import { UNKNOWN_SENTINEL, type SchemaMigrationsInputs } from "../lib/migrate/inputs";
 import { createCloudSqlDatabase, createIamLikeLogin, MIGRATOR, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
 import { failed, localInputs, ok, replay, serializedProvider, testMigration } from "./harness/provider";

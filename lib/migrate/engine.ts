@@ -28,6 +28,9 @@
  *     to `maxAttempts`; other errors fail at once with the migration's name and the line
  *     and column in its file.
  *   - After each migration the session's role, lock_timeout and statement_timeout are reset.
+ *   - A migration's NOTICEs and WARNINGs (e.g. lp_ops.with_lock_retries' retries) go to `log`.
+ *   - A `CREATE INDEX CONCURRENTLY` on a partition that partition retention has dropped
+ *     (listed in lp_ops.dropped_partitions) is skipped; any other missing table fails.
  *
  * Why not node-pg-migrate's runner: its ledger (`pgmigrations`) has no checksums; its lock
  * either fails at once or waits forever; an SQL migration cannot be marked no-transaction;
@@ -39,6 +42,7 @@
 import { createHash } from "crypto";
 import type * as pg from "pg";
 import type { MigrationBuilder } from "node-pg-migrate";
+import { addBlockerDetails } from "./blockers";
 import { checkOrder, lineColumn, splitStatements, upSection, type MigrationFile, type Statement } from "./files";
 
 /** Key of the session advisory lock that serialises migration runs on one database. */
@@ -257,6 +261,7 @@ async function prepareConcurrentIndex(client: pg.ClientBase, stmt: string, log: 
   const m = CIC.exec(stmt);
   if (!m) return false;
   const [, , index, , schema] = m;
+  if (await droppedByRetention(client, stmt, log)) return true;
   const { rows } = await client.query<{ fq: string; valid: boolean }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS fq, i.indisvalid AND i.indisready AS valid
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -273,6 +278,30 @@ async function prepareConcurrentIndex(client: pg.ClientBase, stmt: string, log: 
     await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${r.fq}`);
   }
   return false;
+}
+
+const CIC_TABLE = /\bon\s+(?:only\s+)?(?:("?)([A-Za-z_][\w$]*)\1\.)?("?)([A-Za-z_][\w$]*)\3\s*\(/i;
+
+/**
+ * True when the table a `CREATE INDEX CONCURRENTLY` names no longer exists
+ * because partition retention dropped it (lp_ops.dropped_partitions, written by
+ * lp_ops.maintain_partitions): the index has nothing left to cover, so the
+ * statement is skipped. Any other missing table still fails.
+ */
+async function droppedByRetention(client: pg.ClientBase, stmt: string, log: (l: string) => void): Promise<boolean> {
+  const t = CIC_TABLE.exec(stmt);
+  if (!t) return false;
+  const [, , schema, , table] = t;
+  const missing = await client.query<{ missing: boolean; ledger: boolean }>(
+    `SELECT to_regclass(format('%I.%I', COALESCE($1, (current_schemas(false))[1]), $2::text)) IS NULL AS missing,
+            to_regclass('lp_ops.dropped_partitions') IS NOT NULL AS ledger`,
+    [schema ?? null, table],
+  );
+  if (!missing.rows[0].missing || !missing.rows[0].ledger) return false;
+  const dropped = await client.query("SELECT 1 FROM lp_ops.dropped_partitions WHERE partition_name = $1", [table]);
+  if (dropped.rowCount === 0) return false;
+  log(`  ${table} was dropped by partition retention; its index is skipped`);
+  return true;
 }
 
 function describe(m: MigrationFile, stmt: Statement | undefined, err: unknown, attempts: number): MigrationError {
@@ -366,6 +395,9 @@ async function record(client: pg.ClientBase, m: MigrationFile, started: number):
 async function applyOnce(client: pg.ClientBase, m: MigrationFile, statements: Statement[], ddlLockTimeoutMs: number, log: (l: string) => void): Promise<void> {
   const started = Date.now();
   let current: Statement | undefined;
+  // NOTICEs and WARNINGs (lock retries, skipped steps) go to the progress log.
+  const onNotice = (n: { severity?: string; message?: string }) => log(`  ${m.name}: ${n.severity ?? "NOTICE"}: ${n.message ?? ""}`);
+  client.on("notice", onNotice);
   try {
     if (m.transactional) {
       await client.query("BEGIN");
@@ -389,6 +421,7 @@ async function applyOnce(client: pg.ClientBase, m: MigrationFile, statements: St
     (err as { statement?: Statement }).statement = current;
     throw err;
   } finally {
+    client.off("notice", onNotice);
     await resetSession(client).catch(() => undefined);
   }
 }
@@ -431,7 +464,10 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
           break;
         } catch (err) {
           const stmt = (err as { statement?: Statement }).statement;
-          if (!isTransient(err) || attempt >= maxAttempts) throw describe(m, stmt, err, attempt);
+          if (!isTransient(err) || attempt >= maxAttempts) {
+            await addBlockerDetails(c, err);
+            throw describe(m, stmt, err, attempt);
+          }
           if (isConnectionError(err)) {
             if (!options.reconnect) throw describe(m, stmt, err, attempt);
             c = await options.reconnect();

@@ -2,7 +2,7 @@
  * Steps the provider runs on every `up` after the migrations (and the CLI can run).
  *
  * Stable API:
- *   - {@link runPartitionMaintenance}(client, settings) → { created, dropped }: writes the
+ *   - {@link runPartitionMaintenance}(client, settings) → { created, dropped, held, removedBounds }: writes the
  *     per-table settings into `lp_ops.partition_settings` and calls the one SQL
  *     partition-management function `lp_ops.maintain_partitions(as_of)` (which pg_cron
  *     also runs, reading the same settings).
@@ -27,6 +27,7 @@
  * Both must run as the migration user (a member of lp_owner, with ADMIN on the group roles).
  */
 import type * as pg from "pg";
+import { addBlockerDetails } from "./blockers";
 
 /** Group roles the reconcile step manages; lp_owner membership is structural and left alone. */
 export const MANAGED_GROUP_ROLES = ["lp_app_rw", "lp_analytics_ro", "lp_backup_ro"] as const;
@@ -34,18 +35,24 @@ export const MANAGED_GROUP_ROLES = ["lp_app_rw", "lp_analytics_ro", "lp_backup_r
 export const COPIED_ROLE_SETTINGS = ["statement_timeout", "idle_in_transaction_session_timeout"] as const;
 /** Most months ahead the maintenance will create (bounds a config typo). */
 export const MAX_MONTHS_AHEAD = 24;
+/** SQLSTATE of lp_ops.with_lock_retries giving up (lock_not_available). */
+const LOCK_NOT_AVAILABLE = "55P03";
 
 export interface PartitionSettings {
   readonly monthsAhead: number;
   /** Months of data kept, by partitioned table name (e.g. analytics_events: 13). */
   readonly retentionMonths: Readonly<Record<string, number>>;
-  /** Date the maintenance acts for; default now. */
+  /** Date the maintenance acts for. @default the database server's now(), never the runner's clock */
   readonly asOf?: Date;
 }
 
 export interface MaintenanceResult {
   readonly created: string[];
   readonly dropped: string[];
+  /** Partitions past retention kept by a hold (lp_ops.partition_holds), as "<partition>: <reason>". */
+  readonly held: string[];
+  /** Cutover bounds left by a partition conversion that stopped, removed before their cutover, as "<constraint>: <detail>". */
+  readonly removedBounds: string[];
 }
 
 export async function runPartitionMaintenance(client: pg.ClientBase, settings: PartitionSettings): Promise<MaintenanceResult> {
@@ -67,17 +74,22 @@ export async function runPartitionMaintenance(client: pg.ClientBase, settings: P
     for (const [table, months] of Object.entries(settings.retentionMonths)) {
       await client.query("UPDATE lp_ops.partition_settings SET retention_months = $2 WHERE parent_table = $1", [table, months]);
     }
-    const { rows } = await client.query<{ action: string; partition_name: string }>(
-      "SELECT action, partition_name FROM lp_ops.maintain_partitions($1::timestamptz)",
-      [settings.asOf ?? new Date()],
+    // NULL: the function uses the server's now(), so retention never follows a wrong runner clock.
+    const { rows } = await client.query<{ action: string; partition_name: string; detail: string | null }>(
+      "SELECT action, partition_name, detail FROM lp_ops.maintain_partitions($1::timestamptz)",
+      [settings.asOf ?? null],
     );
     await client.query("COMMIT");
     return {
       created: rows.filter((r) => r.action === "created").map((r) => r.partition_name),
       dropped: rows.filter((r) => r.action === "dropped").map((r) => r.partition_name),
+      held: rows.filter((r) => r.action === "held").map((r) => `${r.partition_name}: ${r.detail ?? ""}`),
+      removedBounds: rows.filter((r) => r.action === "bound removed").map((r) => `${r.partition_name}: ${r.detail ?? ""}`),
     };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
+    await addBlockerDetails(client, err);
+    if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE) (err as Error).message += " (docs/runbook.md#blocked-partition-maintenance)";
     throw err;
   }
 }

@@ -14,7 +14,7 @@ import { promisify } from "util";
 import { afterAll, inject } from "vitest";
 import { ROOT } from "../../lib/mock-runtime";
 import { loadMigrations, parseMigration } from "../../lib/migrate/files";
-import type { MigrationInput, SchemaMigrationsInputs } from "../../components/schema-migrations";
+import type { MigrationInput, SchemaMigrationsInputs } from "../../lib/migrate/inputs";
 import { MIGRATOR } from "./cloudsql";
 
 const run = promisify(execFile);
