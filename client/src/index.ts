@@ -22,7 +22,7 @@ export const REDIS_COMMAND_TIMEOUT_MS = 500;
 export interface RedisConnectOptions {
   /** The AUTH string, read by the application from the secret the manifest names (cache.authSecretId). */
   readonly authString: string;
-  /** Use the read endpoint (replicas) instead of the primary. @default false */
+  /** Use the read endpoint (replicas) when the manifest has one. @default false */
   readonly useReadEndpoint?: boolean;
   /** Maps the manifest's endpoint to where this process reaches it. @default the manifest's host and port */
   readonly resolve?: (e: { host: string; port: number }) => { host: string; port: number };
@@ -34,13 +34,13 @@ export interface RedisConnectOptions {
 
 /** Connects to Memorystore over TLS, trusting only the manifest's CA, with AUTH. */
 export function connectRedis(cache: ManifestCache, opts: RedisConnectOptions): Redis {
-  const endpoint = opts.useReadEndpoint ? cache.readEndpoint : { host: cache.host, port: cache.port };
+  const endpoint = (opts.useReadEndpoint && cache.readEndpoint) || { host: cache.host, port: cache.port };
   const { host, port } = opts.resolve ? opts.resolve(endpoint) : endpoint;
   return new Redis({
     host,
     port,
     password: opts.authString,
-    tls: { ca: cache.caCertPem, servername: opts.servername ?? endpoint.host },
+    tls: { ca: cache.caCert, servername: opts.servername ?? endpoint.host },
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     ...opts.redisOptions,

@@ -68,10 +68,10 @@ export interface ManifestCache {
   /** Primary endpoint (reads and writes). */
   readonly host: string;
   readonly port: number;
-  /** Read endpoint (STANDARD_HA with read replicas); equal to host/port when the tier has none. */
-  readonly readEndpoint: CacheEndpoint;
+  /** Read endpoint (STANDARD_HA with read replicas); null when the tier has none (read from host/port). */
+  readonly readEndpoint: CacheEndpoint | null;
   /** PEM of the server CA chain for in-transit encryption (server authentication). */
-  readonly caCertPem: string;
+  readonly caCert: string;
   /** Secret Manager id (`projects/<p>/secrets/<s>`) holding the AUTH string. */
   readonly authSecretId: string;
   /** TTL tiers in seconds; the platform's are { l1: 60, l2: 300, l3: 1800 }. */
@@ -153,19 +153,19 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
 function readCache(v: unknown): ManifestCache | null {
   if (v === null || v === undefined) return null;
   const c = obj(v, "cache");
-  const re = obj(c.readEndpoint, "cache.readEndpoint");
+  const re = c.readEndpoint === null || c.readEndpoint === undefined ? null : obj(c.readEndpoint, "cache.readEndpoint");
   const ttl = obj(c.ttlSeconds, "cache.ttlSeconds");
   const authSecretId = str(c, "authSecretId", "cache");
   if (!SECRET_ID.test(authSecretId)) throw new ManifestError("cache.authSecretId", "expected a Secret Manager id projects/<project>/secrets/<name> (the AUTH string itself never belongs in the manifest)");
-  const caCertPem = str(c, "caCertPem", "cache");
-  if (!PEM_CERT.test(caCertPem)) throw new ManifestError("cache.caCertPem", "expected a PEM certificate (-----BEGIN CERTIFICATE----- …)");
+  const caCert = str(c, "caCert", "cache");
+  if (!PEM_CERT.test(caCert)) throw new ManifestError("cache.caCert", "expected a PEM certificate (-----BEGIN CERTIFICATE----- …)");
   const tiers = { l1: int(ttl, "l1", "cache.ttlSeconds", 1), l2: int(ttl, "l2", "cache.ttlSeconds", 1), l3: int(ttl, "l3", "cache.ttlSeconds", 1) };
   if (!(tiers.l1 <= tiers.l2 && tiers.l2 <= tiers.l3)) throw new ManifestError("cache.ttlSeconds", `expected l1 ≤ l2 ≤ l3, got ${tiers.l1}/${tiers.l2}/${tiers.l3}`);
   return {
     host: str(c, "host", "cache"),
     port: int(c, "port", "cache", 1, TCP_PORT_MAX),
-    readEndpoint: { host: str(re, "host", "cache.readEndpoint"), port: int(re, "port", "cache.readEndpoint", 1, TCP_PORT_MAX) },
-    caCertPem,
+    readEndpoint: re && { host: str(re, "host", "cache.readEndpoint"), port: int(re, "port", "cache.readEndpoint", 1, TCP_PORT_MAX) },
+    caCert,
     authSecretId,
     ttlSeconds: tiers,
   };

@@ -22,7 +22,7 @@ describe.skipIf(missing !== undefined)(`two-level cache on a real Redis (needs r
   beforeAll(async () => {
     server = await startRedis({ tls: true });
     const m = manifestFixture();
-    Object.assign(m.cache as object, { host: "localhost", port: server.port, caCertPem: server.caPem });
+    Object.assign(m.cache as object, { host: "localhost", port: server.port, caCert: server.caPem });
     cacheManifest = parseManifest(m).cache!;
     redis = connectRedis(cacheManifest, { authString: server.password });
     raw = connectRedis(cacheManifest, { authString: server.password });
@@ -48,7 +48,7 @@ describe.skipIf(missing !== undefined)(`two-level cache on a real Redis (needs r
     // A CA that did not sign the server's certificate (another run's CA) is refused by TLS.
     const other = await startRedis({ tls: true });
     try {
-      expect(await refused(connectRedis({ ...cacheManifest, caCertPem: other.caPem! }, { authString: server.password, redisOptions: once }))).toMatch(/self-signed|unable to verify|certificate/i);
+      expect(await refused(connectRedis({ ...cacheManifest, caCert: other.caPem! }, { authString: server.password, redisOptions: once }))).toMatch(/self-signed|unable to verify|certificate/i);
     } finally {
       await other.stop();
     }

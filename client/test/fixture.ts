@@ -24,7 +24,7 @@ export function manifestFixture(overrides: Record<string, unknown> = {}): Record
       host: "10.2.0.4",
       port: 6378,
       readEndpoint: { host: "10.2.0.5", port: 6378 },
-      caCertPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+      caCert: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
       authSecretId: "projects/p/secrets/lp-cache-auth",
       ttlSeconds: { l1: 60, l2: 300, l3: 1800 },
     },

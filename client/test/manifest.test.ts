@@ -27,9 +27,9 @@ describe("parseManifest", () => {
     ["DR replica with reads", (m) => (m.replicas.dr.readWeight = 1), /replicas\.dr\.readWeight: a disaster-recovery replica takes no regular reads/],
     ["read pool budget", (m) => (m.pools.appReadPoolPerInstance = 0), /pools\.appReadPoolPerInstance: expected an integer from 1/],
     ["cache port", (m) => (m.cache.port = 70000), /cache\.port: expected an integer from 1 to 65535, got number 70000/],
-    ["cache read endpoint", (m) => delete m.cache.readEndpoint, /cache\.readEndpoint: expected an object, got nothing/],
+    ["cache read endpoint", (m) => (m.cache.readEndpoint = "10.0.0.9"), /cache\.readEndpoint: expected an object, got the string "10\.0\.0\.9"/],
     ["AUTH string instead of a secret id", (m) => (m.cache.authSecretId = "hunter2"), /cache\.authSecretId: expected a Secret Manager id .*AUTH string itself never belongs/],
-    ["CA not PEM", (m) => (m.cache.caCertPem = "abc"), /cache\.caCertPem: expected a PEM certificate/],
+    ["CA not PEM", (m) => (m.cache.caCert = "abc"), /cache\.caCert: expected a PEM certificate/],
     ["TTL tiers out of order", (m) => (m.cache.ttlSeconds.l1 = 600), /cache\.ttlSeconds: expected l1 ≤ l2 ≤ l3, got 600\/300\/1800/],
     ["TTL not whole seconds", (m) => (m.cache.ttlSeconds.l3 = 1.5), /cache\.ttlSeconds\.l3: expected an integer/],
   ])("%s", (_, mutate, message) => {

@@ -34,7 +34,7 @@ describe.skipIf(missing !== undefined)(`README example (needs redis-server: ${IN
 
   test("reads through the cache, writes, invalidates by tag and reads the new row", async () => {
     const m = manifestFixture({ databaseName: db });
-    Object.assign(m.cache as object, { host: "127.0.0.1", caCertPem: redis.caPem });
+    Object.assign(m.cache as object, { host: "127.0.0.1", caCert: redis.caPem });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-readme-")), "manifest.json");
     fs.writeFileSync(file, JSON.stringify(m));
     const [before, after] = await courseOutline({
