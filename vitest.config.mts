@@ -1,3 +1,4 @@
+import * as path from "path";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -15,6 +16,8 @@ const wanted = (process.env.LP_PG_MAJORS ?? "").split(",").filter(Boolean).map(N
 const majors = MATRIX_MAJORS.filter((m) => wanted.length === 0 || wanted.includes(m));
 
 export default defineConfig({
+  // The client package is tested from source; its dist/ is built only when it is packed.
+  resolve: { alias: { "@lp/db-client": path.resolve(__dirname, "client/src/index.ts") } },
   test: {
     globalSetup: ["test/harness/global-setup.ts"],
     // Each file runs in its own worker, so Pulumi's global runtime state never leaks between files.
@@ -25,7 +28,7 @@ export default defineConfig({
       extends: true,
       test: {
         name: `pg${major}`,
-        include: major === STACK_MAJOR ? ["test/**/*.test.ts", "policy/**/*.test.ts"] : MATRIX_FILES,
+        include: major === STACK_MAJOR ? ["test/**/*.test.ts", "policy/**/*.test.ts", "client/test/**/*.test.ts"] : MATRIX_FILES,
         provide: { pgMajor: major },
       },
     })),
