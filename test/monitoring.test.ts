@@ -332,7 +332,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
   test.each([
     ["pool-utilisation", ">", 0.85, 0.9],
     ["pool-client-utilisation", ">", 0.85, 0.9],
-    ["pool-server-utilisation", ">", 0.85, 0.9],
+    ["pool-wait", ">", 20, 100],
     ["query-latency-p95", ">", 500, 1000],
     ["query-latency-p99", ">", 500, 1000],
     ["disk", ">", 0.8, 0.9],
