@@ -11,7 +11,11 @@
  * section per_database/conn_pool ("Number of client connections per database
  * grouped by status … 'active' or 'waiting'"; "Average wait time spent by
  * clients waiting for a server connection per database in microseconds").
- * The pooling model: https://cloud.google.com/sql/docs/postgres/managed-connection-pooling.
+ * The pooling model (one pool per database and user in each pooler; poolers =
+ * vCPUs / 4, at least 1; a client waits when its pool is at max_pool_size and
+ * every server connection is busy):
+ * https://cloud.google.com/sql/docs/postgres/managed-connection-pooling,
+ * "Connection poolers and connection pools".
  */
 import { BOTH, M, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, US_PER_MS, levels, series, type Signal } from "./signal";
 
