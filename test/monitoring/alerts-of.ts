@@ -15,21 +15,26 @@ export interface Condition {
   readonly duration: string;
 }
 
+/** A primary's `DatabaseAlerts` ("alerts", instance lp-test, 400 connections) with its log metrics, `args` overriding; call inside a mocked program. */
+export function testAlerts(args: Partial<DatabaseAlertsArgs>): DatabaseAlerts {
+  const logMetrics = new LogMetrics("lm", { project: PROJECT, prefix: "lp-test", databaseIds: [`${PROJECT}:lp-test`] });
+  return new DatabaseAlerts("alerts", {
+    project: PROJECT,
+    instanceName: "lp-test",
+    role: "primary",
+    maxConnections: 400,
+    channels: { WARNING: ["warn-channel"], CRITICAL: ["page-channel"] },
+    logMetrics,
+    ...args,
+  });
+}
+
 /** The policies `DatabaseAlerts` creates for one instance with `args`, by "<signal>-<severity>". */
 export async function alertsOf(args: Partial<DatabaseAlertsArgs>): Promise<Record<string, Condition>> {
   const { recorder } = await runProgram({
     stack: "prod",
     load: () => {
-      const logMetrics = new LogMetrics("lm", { project: PROJECT, prefix: "lp-test", databaseIds: [`${PROJECT}:lp-test`] });
-      new DatabaseAlerts("alerts", {
-        project: PROJECT,
-        instanceName: "lp-test",
-        role: "primary",
-        maxConnections: 400,
-        channels: { WARNING: ["w"], CRITICAL: ["c"] },
-        logMetrics,
-        ...args,
-      });
+      testAlerts(args);
       return {};
     },
   });
