@@ -3,7 +3,7 @@
  * components together. Every resource lives in a component under components/.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CACHE_TTL_SECONDS, loadStackConfig } from "./config";
+import { loadStackConfig } from "./config";
 import { CacheInstance } from "./components/cache-instance";
 import { BackupBucket } from "./components/backup-bucket";
 import { RecoveryDrill } from "./components/recovery-drill";
@@ -24,6 +24,7 @@ import { LogMetrics } from "./components/log-metrics";
 import { NotificationChannels } from "./components/notification-channels";
 import { planCapacity } from "./lib/capacity-plan";
 import { loginConnectionLimits } from "./lib/connection-budget";
+import { connectionManifestOf } from "./lib/connection-manifest";
 
 const config = loadStackConfig();
 
@@ -282,62 +283,7 @@ const cache = config.cache
   : undefined;
 
 /** What applications read through a StackReference: endpoints, weights, pool sizes, secret ids (never values). */
-export const connectionManifest = {
-  databaseName: access.databaseName,
-  primary: {
-    instanceName: primary.instanceName,
-    connectionName: primary.connectionName,
-    privateIp: primary.privateIp,
-    region: primary.region,
-    maxConnections: primary.maxConnections,
-  },
-  replicas: Object.fromEntries(
-    Object.entries(replicas).map(([replicaName, r]) => [
-      replicaName,
-      {
-        instanceName: r.instanceName,
-        connectionName: r.connectionName,
-        privateIp: r.privateIp,
-        region: r.region,
-        readWeight: r.readWeight,
-        disasterRecovery: r.disasterRecovery,
-        maxConnections: r.maxConnections,
-      },
-    ]),
-  ),
-  readPool: readPool
-    ? {
-        instanceName: readPool.instanceName,
-        connectionName: readPool.connectionName,
-        privateIp: readPool.privateIp,
-        readWeight: readPool.readWeight,
-        nodeCount: readPool.nodeCount,
-        maxNodeCount: readPool.maxNodeCount,
-      }
-    : null,
-  pools: {
-    managedPooling: config.instance.pooling.enabled,
-    poolMode: config.instance.pooling.mode,
-    maxClientConnectionsPerInstance: config.instance.pooling.maxClientConnections,
-    maxPoolSize: config.instance.pooling.maxPoolSize,
-    appPoolSizePerInstance: config.capacity.poolSizePerInstance,
-    appWritePoolPerInstance: connectionBudget.perAppInstance.write,
-    appReadPoolPerInstance: connectionBudget.perAppInstance.read,
-  },
-  clientCapacity: { total: connectionBudget.clientCapacity, usable: connectionBudget.usableClientCapacity },
-  migrationUser: { name: access.migrationUserName, passwordSecretId: access.migrationSecretId },
-  iamLogins: Object.fromEntries(Object.entries(access.iamLogins).map(([k, v]) => [k, v.login])),
-  cache: cache
-    ? {
-        host: cache.host,
-        port: cache.port,
-        readEndpoint: cache.readEndpoint ?? null,
-        caCert: cache.caCert,
-        authSecretId: cache.authSecretId,
-        ttlSeconds: CACHE_TTL_SECONDS,
-      }
-    : null,
-};
+export const connectionManifest = connectionManifestOf(config, { access, primary, replicas, readPool, cache, budget: connectionBudget });
 
 // ---------------------------------------------------------------------------
 // Monitoring: channels routed by severity, log-based metrics, one

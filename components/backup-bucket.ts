@@ -118,6 +118,26 @@ export interface BackupBucketArgs {
   readonly requires?: readonly pulumi.Resource[];
 }
 
+/** Checks the bucket's arguments (for a bucket whose KMS location is `kmsLocation`) against Cloud Storage's and Cloud KMS's rules; returns the first problem or undefined. */
+function bucketArgsProblem(args: BackupBucketArgs, kmsLocation: string): string | undefined {
+  if (!/^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/.test(args.bucketName)) {
+    return `bucketName "${args.bucketName}" must be 3–63 lowercase letters, digits, '-', '_' or '.'`;
+  }
+  if (args.softDeleteDays < SOFT_DELETE_DAYS.min || args.softDeleteDays > SOFT_DELETE_DAYS.max) {
+    return `softDeleteDays ${args.softDeleteDays} must be ${SOFT_DELETE_DAYS.min}–${SOFT_DELETE_DAYS.max}`;
+  }
+  if (!Number.isInteger(args.retentionDays) || args.retentionDays < 1 || args.retentionDays * SECONDS_PER_DAY > MAX_RETENTION_SECONDS) {
+    return `retentionDays ${args.retentionDays} must be a whole number of days from 1 to 100 years`;
+  }
+  if (!Number.isInteger(args.keyRotationDays) || args.keyRotationDays < 1 || args.keyRotationDays > MAX_KEY_ROTATION_DAYS) {
+    return `keyRotationDays ${args.keyRotationDays} must be 1 to ${MAX_KEY_ROTATION_DAYS}`;
+  }
+  if (args.existingKeyId !== undefined && !args.existingKeyId.includes(`/locations/${kmsLocation}/`)) {
+    return `existingKeyId "${args.existingKeyId}" is not in location "${kmsLocation}", where a key for a bucket in ${args.location} must be`;
+  }
+  return undefined;
+}
+
 /** The export bucket with its CMEK key and the Cloud Storage service agent's grant on that key. */
 export class BackupBucket extends pulumi.ComponentResource {
   /** The bucket. */
@@ -143,52 +163,12 @@ export class BackupBucket extends pulumi.ComponentResource {
         this,
       );
     }
-    if (!/^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/.test(args.bucketName)) {
-      throw new pulumi.ResourceError(`bucketName "${args.bucketName}" must be 3–63 lowercase letters, digits, '-', '_' or '.'`, this);
-    }
-    if (args.softDeleteDays < SOFT_DELETE_DAYS.min || args.softDeleteDays > SOFT_DELETE_DAYS.max) {
-      throw new pulumi.ResourceError(`softDeleteDays ${args.softDeleteDays} must be ${SOFT_DELETE_DAYS.min}–${SOFT_DELETE_DAYS.max}`, this);
-    }
-    if (!Number.isInteger(args.retentionDays) || args.retentionDays < 1 || args.retentionDays * SECONDS_PER_DAY > MAX_RETENTION_SECONDS) {
-      throw new pulumi.ResourceError(`retentionDays ${args.retentionDays} must be a whole number of days from 1 to 100 years`, this);
-    }
-    if (!Number.isInteger(args.keyRotationDays) || args.keyRotationDays < 1 || args.keyRotationDays > MAX_KEY_ROTATION_DAYS) {
-      throw new pulumi.ResourceError(`keyRotationDays ${args.keyRotationDays} must be 1 to ${MAX_KEY_ROTATION_DAYS}`, this);
-    }
-    if (args.existingKeyId !== undefined && !args.existingKeyId.includes(`/locations/${kmsLocation}/`)) {
-      throw new pulumi.ResourceError(
-        `existingKeyId "${args.existingKeyId}" is not in location "${kmsLocation}", where a key for a bucket in ${args.location} must be`,
-        this,
-      );
-    }
+    const problem = bucketArgsProblem(args, kmsLocation);
+    if (problem) throw new pulumi.ResourceError(problem, this);
     this.kmsLocation = kmsLocation;
     const requires = [...(args.requires ?? [])];
 
-    let keyId: pulumi.Input<string>;
-    const dependsOn: pulumi.Resource[] = [...requires];
-    if (args.existingKeyId !== undefined) {
-      keyId = args.existingKeyId;
-    } else {
-      // Cloud SQL's keys (EncryptionKeys) live in regions and grant Cloud SQL; a dual- or
-      // multi-region bucket needs a key in a multi-region location that only Cloud Storage
-      // may use, so the bucket brings its own. Same rules as EncryptionKeys: key rings cannot
-      // be deleted in GCP, and a destroyed key makes every export unreadable, so both are protected.
-      const ring = new gcp.kms.KeyRing(`${name}-keyring`, { name: `${args.bucketName}-ring`, location: kmsLocation }, { parent: this, protect: true, dependsOn: requires });
-      const key = new gcp.kms.CryptoKey(
-        `${name}-key`,
-        {
-          name: `${args.bucketName}-key`,
-          keyRing: ring.id,
-          purpose: "ENCRYPT_DECRYPT",
-          rotationPeriod: `${args.keyRotationDays * SECONDS_PER_DAY}s`,
-          labels: { ...args.labels },
-          deletionPolicy: "PREVENT",
-        },
-        { parent: this, protect: true, dependsOn: requires },
-      );
-      keyId = key.id;
-      dependsOn.push(key);
-    }
+    const { keyId, dependsOn } = this.bucketKey(name, args, kmsLocation, requires);
 
     // The Cloud Storage service agent encrypts and decrypts with the key, on this key only.
     const storageAgent = gcp.storage.getProjectServiceAccountOutput({}, { parent: this });
@@ -232,5 +212,38 @@ export class BackupBucket extends pulumi.ComponentResource {
     this.url = this.bucket.url;
     this.kmsKeyId = pulumi.output(keyId);
     this.registerOutputs({ bucketName: this.bucketName, url: this.url, kmsKeyId: this.kmsKeyId });
+  }
+
+  /**
+   * The key the bucket is encrypted with: `existingKeyId`, or a protected key ring and key in
+   * the bucket's KMS location; `dependsOn` is what the key grant waits for.
+   */
+  private bucketKey(
+    name: string,
+    args: BackupBucketArgs,
+    kmsLocation: string,
+    requires: pulumi.Resource[],
+  ): { keyId: pulumi.Input<string>; dependsOn: pulumi.Resource[] } {
+    const dependsOn: pulumi.Resource[] = [...requires];
+    if (args.existingKeyId !== undefined) return { keyId: args.existingKeyId, dependsOn };
+    // Cloud SQL's keys (EncryptionKeys) live in regions and grant Cloud SQL; a dual- or
+    // multi-region bucket needs a key in a multi-region location that only Cloud Storage
+    // may use, so the bucket brings its own. Same rules as EncryptionKeys: key rings cannot
+    // be deleted in GCP, and a destroyed key makes every export unreadable, so both are protected.
+    const ring = new gcp.kms.KeyRing(`${name}-keyring`, { name: `${args.bucketName}-ring`, location: kmsLocation }, { parent: this, protect: true, dependsOn: requires });
+    const key = new gcp.kms.CryptoKey(
+      `${name}-key`,
+      {
+        name: `${args.bucketName}-key`,
+        keyRing: ring.id,
+        purpose: "ENCRYPT_DECRYPT",
+        rotationPeriod: `${args.keyRotationDays * SECONDS_PER_DAY}s`,
+        labels: { ...args.labels },
+        deletionPolicy: "PREVENT",
+      },
+      { parent: this, protect: true, dependsOn: requires },
+    );
+    dependsOn.push(key);
+    return { keyId: key.id, dependsOn };
   }
 }

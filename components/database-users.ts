@@ -58,6 +58,26 @@ export interface DatabaseAccessArgs {
 /** The PostgreSQL login Cloud SQL creates for an IAM service account (defined with the membership rules). */
 export { iamLoginName };
 
+/** Checks the names (database, migration user, secret, IAM users) against PostgreSQL's and Google's rules; returns the first problem or undefined. */
+function accessArgsProblem(args: DatabaseAccessArgs): string | undefined {
+  const iam = args.iamUsers ?? {};
+  if (!PG_IDENT.test(args.databaseName)) return `databaseName "${args.databaseName}" must be a lowercase PostgreSQL identifier`;
+  if (!PG_IDENT.test(args.migrationUser)) return `migrationUser "${args.migrationUser}" must be a lowercase PostgreSQL identifier`;
+  if (RESERVED_LOGINS.includes(args.migrationUser)) return `migrationUser "${args.migrationUser}" is reserved by Cloud SQL`;
+  if (!SECRET_ID.test(args.secretId)) return `secretId "${args.secretId}" must be 1-255 letters, digits, hyphens or underscores`;
+  if (args.instanceNames.length === 0) return "instanceNames must name at least the primary";
+  const logins = new Map<string, string>();
+  for (const [key, user] of Object.entries(iam)) {
+    if (!KEY.test(key)) return `iamUsers.${key}: the name must be lowercase letters, digits and hyphens`;
+    if (!SA_EMAIL.test(user.serviceAccount)) return `iamUsers.${key}.serviceAccount "${user.serviceAccount}" is not a service account email`;
+    if (user.groupRoles.length === 0 || !user.groupRoles.every((r) => PG_IDENT.test(r))) return `iamUsers.${key}.groupRoles must list PostgreSQL role names`;
+    const login = iamLoginName(user.serviceAccount);
+    if (logins.has(login)) return `iamUsers.${key}: service account ${user.serviceAccount} is also iamUsers.${logins.get(login)}`;
+    logins.set(login, key);
+  }
+  return undefined;
+}
+
 /** `lp:database:DatabaseAccess`: the database, the migration user and its secret, IAM logins. */
 export class DatabaseAccess extends pulumi.ComponentResource {
   /** The application database. */
@@ -85,26 +105,8 @@ export class DatabaseAccess extends pulumi.ComponentResource {
 
   constructor(name: string, args: DatabaseAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lp:database:DatabaseAccess", name, {}, opts);
-    const fail = (message: string) => {
-      throw new pulumi.ResourceError(message, this);
-    };
-    const iam = args.iamUsers ?? {};
-    if (!PG_IDENT.test(args.databaseName)) fail(`databaseName "${args.databaseName}" must be a lowercase PostgreSQL identifier`);
-    if (!PG_IDENT.test(args.migrationUser)) fail(`migrationUser "${args.migrationUser}" must be a lowercase PostgreSQL identifier`);
-    if (RESERVED_LOGINS.includes(args.migrationUser)) fail(`migrationUser "${args.migrationUser}" is reserved by Cloud SQL`);
-    if (!SECRET_ID.test(args.secretId)) fail(`secretId "${args.secretId}" must be 1-255 letters, digits, hyphens or underscores`);
-    if (args.instanceNames.length === 0) fail("instanceNames must name at least the primary");
-    const logins = new Map<string, string>();
-    for (const [key, user] of Object.entries(iam)) {
-      if (!KEY.test(key)) fail(`iamUsers.${key}: the name must be lowercase letters, digits and hyphens`);
-      if (!SA_EMAIL.test(user.serviceAccount)) fail(`iamUsers.${key}.serviceAccount "${user.serviceAccount}" is not a service account email`);
-      if (user.groupRoles.length === 0 || !user.groupRoles.every((r) => PG_IDENT.test(r))) {
-        fail(`iamUsers.${key}.groupRoles must list PostgreSQL role names`);
-      }
-      const login = iamLoginName(user.serviceAccount);
-      if (logins.has(login)) fail(`iamUsers.${key}: service account ${user.serviceAccount} is also iamUsers.${logins.get(login)}`);
-      logins.set(login, key);
-    }
+    const problem = accessArgsProblem(args);
+    if (problem) throw new pulumi.ResourceError(problem, this);
     this.name = name;
     this.project = args.project;
     this.databaseName = args.databaseName;
@@ -162,9 +164,26 @@ export class DatabaseAccess extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const { users, iamLogins } = this.createIamLogins(name, args, requires);
+    this.iamUsers = Object.freeze(users);
+    this.iamLogins = Object.freeze(iamLogins);
+
+    this.registerOutputs({
+      databaseName: this.databaseName,
+      migrationUserName: this.migrationUserName,
+      migrationSecretId: this.migrationSecretId,
+    });
+  }
+
+  /** One IAM database user per configured service account, each granted the roles to connect and log in; returns them and their logins by short name. */
+  private createIamLogins(
+    name: string,
+    args: DatabaseAccessArgs,
+    requires: readonly pulumi.Resource[],
+  ): { users: Record<string, gcp.sql.User>; iamLogins: Record<string, { login: string; groupRoles: readonly string[] }> } {
     const users: Record<string, gcp.sql.User> = {};
     const iamLogins: Record<string, { login: string; groupRoles: readonly string[] }> = {};
-    for (const [key, user] of Object.entries(iam)) {
+    for (const [key, user] of Object.entries(args.iamUsers ?? {})) {
       const login = iamLoginName(user.serviceAccount);
       users[key] = new gcp.sql.User(
         `${name}-iam-${key}`,
@@ -174,14 +193,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
       iamLogins[key] = Object.freeze({ login, groupRoles: Object.freeze([...user.groupRoles]) });
       this.grantConnect(key, `serviceAccount:${user.serviceAccount}`, requires);
     }
-    this.iamUsers = Object.freeze(users);
-    this.iamLogins = Object.freeze(iamLogins);
-
-    this.registerOutputs({
-      databaseName: this.databaseName,
-      migrationUserName: this.migrationUserName,
-      migrationSecretId: this.migrationSecretId,
-    });
+    return { users, iamLogins };
   }
 
   /** Grants `member` the roles to connect to and log in on this stack's instances (only those); `key` names the bindings. */

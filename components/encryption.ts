@@ -40,6 +40,32 @@ export interface EncryptionKeysArgs {
   readonly requires?: readonly pulumi.Resource[];
 }
 
+/** Checks the rotation period, the locations, the existing keys and the service names; returns the first problem or undefined. */
+function keysArgsProblem(args: EncryptionKeysArgs, rotationDays: number, serviceNames: readonly string[]): string | undefined {
+  if (!Number.isInteger(rotationDays) || rotationDays < 1 || rotationDays > MAX_ROTATION_DAYS) {
+    return `rotationDays ${rotationDays} must be 1 to ${MAX_ROTATION_DAYS}`;
+  }
+  if (args.locations.length === 0) return "locations must name at least one KMS location";
+  for (const location of args.locations) {
+    if (!LOCATION.test(location)) return `locations: "${location}" is not a lowercase KMS location`;
+  }
+  const twice = args.locations.filter((l, i) => args.locations.indexOf(l) !== i);
+  if (twice.length > 0) return `locations: ${twice.join(", ")} listed twice`;
+  for (const [location, keyId] of Object.entries(args.existingKeys ?? {})) {
+    const m = KEY_ID.exec(keyId);
+    if (!m) return `existingKeys.${location}: "${keyId}" is not projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`;
+    if (m[1] !== location) return `existingKeys.${location}: the key is in ${m[1]}, not ${location}`;
+    if (!args.locations.includes(location)) {
+      return `existingKeys.${location}: no resource here needs a key in ${location} (locations: ${args.locations.join(", ")})`;
+    }
+  }
+  const badService = serviceNames.filter((s) => !SERVICE.test(s));
+  if (serviceNames.length === 0 || badService.length > 0) {
+    return `services must list Google API names; got ${JSON.stringify(serviceNames)}`;
+  }
+  return undefined;
+}
+
 /** `lp:security:EncryptionKeys`: CMEK keys by location, with the service agents' grants. */
 export class EncryptionKeys extends pulumi.ComponentResource {
   /** Key ids (`projects/…/locations/<loc>/keyRings/…/cryptoKeys/…`) by location. */
@@ -58,27 +84,8 @@ export class EncryptionKeys extends pulumi.ComponentResource {
     const rotationDays = args.rotationDays ?? MAX_ROTATION_DAYS;
     const existing = args.existingKeys ?? {};
     const serviceNames = args.services ?? ["sqladmin.googleapis.com"];
-    if (!Number.isInteger(rotationDays) || rotationDays < 1 || rotationDays > MAX_ROTATION_DAYS) {
-      throw new pulumi.ResourceError(`rotationDays ${rotationDays} must be 1 to ${MAX_ROTATION_DAYS}`, this);
-    }
-    if (args.locations.length === 0) throw new pulumi.ResourceError("locations must name at least one KMS location", this);
-    for (const location of args.locations) {
-      if (!LOCATION.test(location)) throw new pulumi.ResourceError(`locations: "${location}" is not a lowercase KMS location`, this);
-    }
-    const twice = args.locations.filter((l, i) => args.locations.indexOf(l) !== i);
-    if (twice.length > 0) throw new pulumi.ResourceError(`locations: ${twice.join(", ")} listed twice`, this);
-    for (const [location, keyId] of Object.entries(existing)) {
-      const m = KEY_ID.exec(keyId);
-      if (!m) throw new pulumi.ResourceError(`existingKeys.${location}: "${keyId}" is not projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`, this);
-      if (m[1] !== location) throw new pulumi.ResourceError(`existingKeys.${location}: the key is in ${m[1]}, not ${location}`, this);
-      if (!args.locations.includes(location)) {
-        throw new pulumi.ResourceError(`existingKeys.${location}: no resource here needs a key in ${location} (locations: ${args.locations.join(", ")})`, this);
-      }
-    }
-    const badService = serviceNames.filter((s) => !SERVICE.test(s));
-    if (serviceNames.length === 0 || badService.length > 0) {
-      throw new pulumi.ResourceError(`services must list Google API names; got ${JSON.stringify(serviceNames)}`, this);
-    }
+    const problem = keysArgsProblem(args, rotationDays, serviceNames);
+    if (problem) throw new pulumi.ResourceError(problem, this);
     const requires = [...(args.requires ?? [])];
 
     const identities: Record<string, gcp.projects.ServiceIdentity> = {};

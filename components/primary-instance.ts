@@ -208,6 +208,92 @@ export interface PrimaryInstanceArgs {
   readonly requires?: readonly pulumi.Resource[];
 }
 
+/** Days the final backup taken on delete is kept. */
+function finalBackupRetentionDaysOf(args: PrimaryInstanceArgs): number {
+  return args.finalBackupRetentionDays ?? DEFAULT_FINAL_BACKUP_RETENTION_DAYS;
+}
+
+/** Checks the primary's own rules (backups, disk, maintenance, Insights, flags) after the shared ones; returns the first problem or undefined. */
+function primaryArgsProblem(args: PrimaryInstanceArgs): string | undefined {
+  const shared = instanceSettingsProblem(args);
+  if (shared) return shared;
+  const b = args.backup;
+  if (!Number.isInteger(b.transactionLogRetentionDays) || b.transactionLogRetentionDays < 1 || b.transactionLogRetentionDays > MAX_LOG_RETENTION_DAYS[args.edition]) {
+    return `backup.transactionLogRetentionDays ${b.transactionLogRetentionDays} must be 1 to ${MAX_LOG_RETENTION_DAYS[args.edition]} on ${args.edition}`;
+  }
+  if (!Number.isInteger(b.retainedBackups) || b.retainedBackups < 1 || b.retainedBackups > MAX_RETAINED_BACKUPS) {
+    return `backup.retainedBackups ${b.retainedBackups} must be 1 to ${MAX_RETAINED_BACKUPS}`;
+  }
+  if (args.availabilityType === "REGIONAL" && !b.pointInTimeRecovery) {
+    return "availabilityType REGIONAL needs backup.pointInTimeRecovery (Cloud SQL HA for PostgreSQL requires it)";
+  }
+  const finalDays = finalBackupRetentionDaysOf(args);
+  if (!Number.isInteger(finalDays) || finalDays < 1 || finalDays > MAX_FINAL_BACKUP_RETENTION_DAYS) {
+    return `finalBackupRetentionDays ${finalDays} must be 1 to ${MAX_FINAL_BACKUP_RETENTION_DAYS}`;
+  }
+  if (args.diskAutoresizeLimitGb !== 0 && args.diskAutoresizeLimitGb < args.diskSizeGb) {
+    return `diskAutoresizeLimitGb ${args.diskAutoresizeLimitGb} must be 0 (no limit) or at least diskSizeGb ${args.diskSizeGb}`;
+  }
+  const w = args.maintenanceWindow;
+  if (!(w.day in DAY_NUMBER) || !Number.isInteger(w.hour) || w.hour < 0 || w.hour > 23) {
+    return `maintenanceWindow ${w.day} ${w.hour} must be a day MON..SUN and an hour 0-23`;
+  }
+  const deny = args.denyMaintenancePeriod;
+  if (deny && !(deny.startDate < deny.endDate)) {
+    return `denyMaintenancePeriod ${deny.startDate}/${deny.endDate}: startDate must come before endDate`;
+  }
+  const ins = args.insights;
+  if (ins.queryPlansPerMinute < 0 || ins.queryPlansPerMinute > MAX_QUERY_PLANS_PER_MINUTE) {
+    return `insights.queryPlansPerMinute ${ins.queryPlansPerMinute} must be 0 to ${MAX_QUERY_PLANS_PER_MINUTE}`;
+  }
+  if (ins.queryStringLength < MIN_QUERY_STRING_LENGTH || ins.queryStringLength > MAX_QUERY_STRING_LENGTH) {
+    return `insights.queryStringLength ${ins.queryStringLength} must be ${MIN_QUERY_STRING_LENGTH} to ${MAX_QUERY_STRING_LENGTH}`;
+  }
+  if (!args.flags.max_connections) return "flags must include max_connections (resolve them with lib/database-flags.ts)";
+  return undefined;
+}
+
+/** The primary's `settings`: its shape, backups with PITR and a final backup, password policy, maintenance, Insights, flags and pooling. */
+function primarySettings(args: PrimaryInstanceArgs): gcp.types.input.sql.DatabaseInstanceSettings {
+  const b = args.backup;
+  const w = args.maintenanceWindow;
+  const deny = args.denyMaintenancePeriod;
+  return {
+    edition: args.edition,
+    tier: args.tier,
+    availabilityType: args.availabilityType,
+    diskType: args.diskType,
+    diskSize: args.diskSizeGb,
+    diskAutoresize: true,
+    diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+    userLabels: { ...args.labels },
+    deletionProtectionEnabled: true,
+    ipConfiguration: privateIpConfiguration(args.network, args.sslMode),
+    backupConfiguration: {
+      enabled: true,
+      startTime: b.startTime,
+      location: b.location,
+      pointInTimeRecoveryEnabled: b.pointInTimeRecovery,
+      transactionLogRetentionDays: b.transactionLogRetentionDays,
+      backupRetentionSettings: { retainedBackups: b.retainedBackups, retentionUnit: "COUNT" },
+    },
+    finalBackupConfig: { enabled: true, retentionDays: finalBackupRetentionDaysOf(args) },
+    retainBackupsOnDelete: true,
+    // Built-in users only (IAM logins have no password): long, mixed, not containing the user name.
+    passwordValidationPolicy: {
+      enablePasswordPolicy: true,
+      minLength: MIN_PASSWORD_LENGTH,
+      complexity: "COMPLEXITY_DEFAULT",
+      disallowUsernameSubstring: true,
+    },
+    maintenanceWindow: { day: DAY_NUMBER[w.day], hour: w.hour, updateTrack: args.maintenanceUpdateTrack },
+    denyMaintenancePeriod: deny ? { startDate: denyDate(deny.startDate), endDate: denyDate(deny.endDate), time: "00:00:00" } : undefined,
+    insightsConfig: insightsConfig(args.insights),
+    databaseFlags: toDatabaseFlags(args.flags),
+    connectionPoolConfigs: connectionPoolConfigs(args.pooling),
+  };
+}
+
 /** `lp:database:PrimaryInstance`: the HA primary. */
 export class PrimaryInstance extends pulumi.ComponentResource {
   /** The Cloud SQL instance. */
@@ -233,44 +319,8 @@ export class PrimaryInstance extends pulumi.ComponentResource {
 
   constructor(name: string, args: PrimaryInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lp:database:PrimaryInstance", name, {}, opts);
-    const fail = (message: string) => {
-      throw new pulumi.ResourceError(message, this);
-    };
-    const shared = instanceSettingsProblem(args);
-    if (shared) fail(shared);
-    const b = args.backup;
-    if (!Number.isInteger(b.transactionLogRetentionDays) || b.transactionLogRetentionDays < 1 || b.transactionLogRetentionDays > MAX_LOG_RETENTION_DAYS[args.edition]) {
-      fail(`backup.transactionLogRetentionDays ${b.transactionLogRetentionDays} must be 1 to ${MAX_LOG_RETENTION_DAYS[args.edition]} on ${args.edition}`);
-    }
-    if (!Number.isInteger(b.retainedBackups) || b.retainedBackups < 1 || b.retainedBackups > MAX_RETAINED_BACKUPS) {
-      fail(`backup.retainedBackups ${b.retainedBackups} must be 1 to ${MAX_RETAINED_BACKUPS}`);
-    }
-    if (args.availabilityType === "REGIONAL" && !b.pointInTimeRecovery) {
-      fail("availabilityType REGIONAL needs backup.pointInTimeRecovery (Cloud SQL HA for PostgreSQL requires it)");
-    }
-    const finalDays = args.finalBackupRetentionDays ?? DEFAULT_FINAL_BACKUP_RETENTION_DAYS;
-    if (!Number.isInteger(finalDays) || finalDays < 1 || finalDays > MAX_FINAL_BACKUP_RETENTION_DAYS) {
-      fail(`finalBackupRetentionDays ${finalDays} must be 1 to ${MAX_FINAL_BACKUP_RETENTION_DAYS}`);
-    }
-    if (args.diskAutoresizeLimitGb !== 0 && args.diskAutoresizeLimitGb < args.diskSizeGb) {
-      fail(`diskAutoresizeLimitGb ${args.diskAutoresizeLimitGb} must be 0 (no limit) or at least diskSizeGb ${args.diskSizeGb}`);
-    }
-    const w = args.maintenanceWindow;
-    if (!(w.day in DAY_NUMBER) || !Number.isInteger(w.hour) || w.hour < 0 || w.hour > 23) {
-      fail(`maintenanceWindow ${w.day} ${w.hour} must be a day MON..SUN and an hour 0-23`);
-    }
-    const deny = args.denyMaintenancePeriod;
-    if (deny && !(deny.startDate < deny.endDate)) {
-      fail(`denyMaintenancePeriod ${deny.startDate}/${deny.endDate}: startDate must come before endDate`);
-    }
-    const ins = args.insights;
-    if (ins.queryPlansPerMinute < 0 || ins.queryPlansPerMinute > MAX_QUERY_PLANS_PER_MINUTE) {
-      fail(`insights.queryPlansPerMinute ${ins.queryPlansPerMinute} must be 0 to ${MAX_QUERY_PLANS_PER_MINUTE}`);
-    }
-    if (ins.queryStringLength < MIN_QUERY_STRING_LENGTH || ins.queryStringLength > MAX_QUERY_STRING_LENGTH) {
-      fail(`insights.queryStringLength ${ins.queryStringLength} must be ${MIN_QUERY_STRING_LENGTH} to ${MAX_QUERY_STRING_LENGTH}`);
-    }
-    if (!args.flags.max_connections) fail("flags must include max_connections (resolve them with lib/database-flags.ts)");
+    const problem = primaryArgsProblem(args);
+    if (problem) throw new pulumi.ResourceError(problem, this);
 
     this.args = args;
     this.instanceName = args.instanceName;
@@ -289,40 +339,7 @@ export class PrimaryInstance extends pulumi.ComponentResource {
         encryptionKeyName: this.encryptionKeyName,
         deletionProtection: true,
         finalBackupDescription: `Final backup of ${args.instanceName}, taken when the instance was deleted`,
-        settings: {
-          edition: args.edition,
-          tier: args.tier,
-          availabilityType: args.availabilityType,
-          diskType: args.diskType,
-          diskSize: args.diskSizeGb,
-          diskAutoresize: true,
-          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
-          userLabels: { ...args.labels },
-          deletionProtectionEnabled: true,
-          ipConfiguration: privateIpConfiguration(args.network, args.sslMode),
-          backupConfiguration: {
-            enabled: true,
-            startTime: b.startTime,
-            location: b.location,
-            pointInTimeRecoveryEnabled: b.pointInTimeRecovery,
-            transactionLogRetentionDays: b.transactionLogRetentionDays,
-            backupRetentionSettings: { retainedBackups: b.retainedBackups, retentionUnit: "COUNT" },
-          },
-          finalBackupConfig: { enabled: true, retentionDays: finalDays },
-          retainBackupsOnDelete: true,
-          // Built-in users only (IAM logins have no password): long, mixed, not containing the user name.
-          passwordValidationPolicy: {
-            enablePasswordPolicy: true,
-            minLength: MIN_PASSWORD_LENGTH,
-            complexity: "COMPLEXITY_DEFAULT",
-            disallowUsernameSubstring: true,
-          },
-          maintenanceWindow: { day: DAY_NUMBER[w.day], hour: w.hour, updateTrack: args.maintenanceUpdateTrack },
-          denyMaintenancePeriod: deny ? { startDate: denyDate(deny.startDate), endDate: denyDate(deny.endDate), time: "00:00:00" } : undefined,
-          insightsConfig: insightsConfig(ins),
-          databaseFlags: toDatabaseFlags(args.flags),
-          connectionPoolConfigs: connectionPoolConfigs(args.pooling),
-        },
+        settings: primarySettings(args),
       },
       {
         parent: this,

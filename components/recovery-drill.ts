@@ -134,6 +134,52 @@ export interface RecoveryDrillArgs {
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
+/** Checks the point in time and the run id; returns the first problem or undefined. */
+function drillArgsProblem(args: RecoveryDrillArgs): string | undefined {
+  if (args.pointInTime !== undefined && !(RFC3339_UTC.test(args.pointInTime) && !Number.isNaN(Date.parse(args.pointInTime)))) {
+    return `pointInTime "${args.pointInTime}" must be an RFC3339 UTC timestamp such as 2026-11-20T03:15:00Z`;
+  }
+  if (args.pointInTime !== undefined && Date.parse(args.pointInTime) > Date.now()) {
+    return `pointInTime "${args.pointInTime}" is in the future; pick a moment inside the PITR window`;
+  }
+  const runId = args.runId ?? "";
+  if (!/^[a-z0-9-]{0,20}$/.test(runId)) return `runId "${runId}" must be at most 20 lowercase letters, digits or hyphens`;
+  return undefined;
+}
+
+/** The clone's `settings`: the primary's flags, maintenance window, Insights and TLS mode on a zonal instance without backups or deletion protection. */
+function cloneSettings(args: RecoveryDrillArgs) {
+  return pulumi.output(args.primarySettings).apply((primary) => ({
+    tier: args.tier,
+    databaseFlags: cloneDatabaseFlags(primary?.databaseFlags),
+    maintenanceWindow: primary?.maintenanceWindow,
+    insightsConfig: primary?.insightsConfig,
+    edition: args.edition,
+    availabilityType: "ZONAL",
+    deletionProtectionEnabled: false,
+    ipConfiguration: { ipv4Enabled: false, privateNetwork: args.privateNetwork, sslMode: primary?.ipConfiguration?.sslMode ?? DEFAULT_CLONE_SSL_MODE },
+    backupConfiguration: { enabled: false },
+    userLabels: { ...args.labels, purpose: "recovery-drill" },
+  }));
+}
+
+/** How the checks reach the clone: its private IP (or the connector), its first server CA, the drill's login. */
+function cloneTarget(clone: gcp.sql.DatabaseInstance, args: RecoveryDrillArgs): pulumi.Output<PgTarget> {
+  return pulumi
+    .all([clone.privateIpAddress, clone.serverCaCerts, clone.connectionName, pulumi.secret(args.password)])
+    .apply(
+      ([host, cas, connectionName, password]): PgTarget => ({
+        host,
+        database: args.database,
+        user: args.user,
+        password,
+        serverCa: cas?.[0]?.cert,
+        applicationName: "lp-recovery-drill",
+        connector: args.useConnector ? { instanceConnectionName: connectionName, ipType: "PRIVATE" } : undefined,
+      }),
+    );
+}
+
 /** A verified point-in-time clone of the primary. */
 export class RecoveryDrill extends pulumi.ComponentResource {
   /** The clone. */
@@ -150,16 +196,9 @@ export class RecoveryDrill extends pulumi.ComponentResource {
   constructor(name: string, args: RecoveryDrillArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lp:backup:RecoveryDrill", name, {}, opts);
 
-    if (args.pointInTime !== undefined && !(RFC3339_UTC.test(args.pointInTime) && !Number.isNaN(Date.parse(args.pointInTime)))) {
-      throw new pulumi.ResourceError(`pointInTime "${args.pointInTime}" must be an RFC3339 UTC timestamp such as 2026-11-20T03:15:00Z`, this);
-    }
-    if (args.pointInTime !== undefined && Date.parse(args.pointInTime) > Date.now()) {
-      throw new pulumi.ResourceError(`pointInTime "${args.pointInTime}" is in the future; pick a moment inside the PITR window`, this);
-    }
+    const problem = drillArgsProblem(args);
+    if (problem) throw new pulumi.ResourceError(problem, this);
     const runId = args.runId ?? "";
-    if (!/^[a-z0-9-]{0,20}$/.test(runId)) {
-      throw new pulumi.ResourceError(`runId "${runId}" must be at most 20 lowercase letters, digits or hyphens`, this);
-    }
     const targetMinutes = args.targetMinutes ?? RTO_TARGET_MINUTES;
 
     const trigger = pulumi
@@ -190,42 +229,17 @@ export class RecoveryDrill extends pulumi.ComponentResource {
         encryptionKeyName: args.encryptionKeyName,
         // A drill clone is disposable: nothing may stop its deletion.
         deletionProtection: false,
-        settings: pulumi.output(args.primarySettings).apply((primary) => ({
-          tier: args.tier,
-          databaseFlags: cloneDatabaseFlags(primary?.databaseFlags),
-          maintenanceWindow: primary?.maintenanceWindow,
-          insightsConfig: primary?.insightsConfig,
-          edition: args.edition,
-          availabilityType: "ZONAL",
-          deletionProtectionEnabled: false,
-          ipConfiguration: { ipv4Enabled: false, privateNetwork: args.privateNetwork, sslMode: primary?.ipConfiguration?.sslMode ?? DEFAULT_CLONE_SSL_MODE },
-          backupConfiguration: { enabled: false },
-          userLabels: { ...args.labels, purpose: "recovery-drill" },
-        })),
+        settings: cloneSettings(args),
       },
       { parent: this, dependsOn: [...(args.requires ?? []), clock] },
     );
     this.cloneName = this.clone.name;
 
-    const target = pulumi
-      .all([this.clone.privateIpAddress, this.clone.serverCaCerts, this.clone.connectionName, pulumi.secret(args.password)])
-      .apply(
-        ([host, cas, connectionName, password]): PgTarget => ({
-          host,
-          database: args.database,
-          user: args.user,
-          password,
-          serverCa: cas?.[0]?.cert,
-          applicationName: "lp-recovery-drill",
-          connector: args.useConnector ? { instanceConnectionName: connectionName, ipType: "PRIVATE" } : undefined,
-        }),
-      );
-
     const verification = new DrillVerification(
       `${name}-verification`,
       {
         cloneName: this.clone.name,
-        target: pulumi.secret(target),
+        target: pulumi.secret(cloneTarget(this.clone, args)),
         expectedLedgerHead: args.expectedLedgerHead,
         rowBounds: { ...args.rowBounds },
         partitionedTables: [...args.partitionedTables],

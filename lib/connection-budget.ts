@@ -172,6 +172,62 @@ function checkInputs(input: BudgetInput, maxUtilisation: number): string[] {
   return problems;
 }
 
+/** How the application's pools split over the instances: per app instance, its write and read connections, and the readers' weights. */
+interface ReadShare {
+  /** Application instances. */
+  readonly appInstances: number;
+  /** Read connections per application instance. */
+  readonly read: number;
+  /** Write connections per application instance. */
+  readonly write: number;
+  /** Readers in rotation (weight above 0). */
+  readonly readers: number;
+  /** Sum of those readers' weights. */
+  readonly totalWeight: number;
+}
+
+/** One instance's share of the connections and its limits; pushes each limit it breaks onto `problems`. */
+function instanceBudget(i: BudgetInstance, share: ReadShare, maxUtilisation: number, problems: string[]): InstanceBudget {
+  const readShare = i.role === "primary" ? (share.readers === 0 ? 1 : 0) : i.readWeight > 0 ? i.readWeight / share.totalWeight : 0;
+  const writes = i.role === "primary" ? share.write : 0;
+  const clientConnections = Math.ceil(share.appInstances * (writes + share.read * readShare));
+  const perNode = Math.ceil(clientConnections / i.nodes);
+  const poolers = i.pooling ? poolersFor(i.vcpus) : 0;
+  const fromApp = i.pooling ? Math.min(perNode, poolers * i.pooling.maxPoolSize) : perNode;
+  const serverConnectionsPerNode = fromApp + SUPERUSER_RESERVED_CONNECTIONS + (i.otherConnections ?? 0);
+  const serverUtilisation = serverConnectionsPerNode / i.maxConnections;
+  const poolerUtilisation = i.pooling ? perNode / i.pooling.maxClientConnections : undefined;
+  const direct = i.maxConnections - SUPERUSER_RESERVED_CONNECTIONS - (i.otherConnections ?? 0);
+  const clientCapacity = (i.pooling ? i.pooling.maxClientConnections : direct) * i.nodes;
+  if (serverUtilisation > maxUtilisation) {
+    problems.push(
+      `instance ${i.name}: ${serverConnectionsPerNode} of max_connections ${i.maxConnections} per node (${pct(serverUtilisation)}) ` +
+        `is above ${pct(maxUtilisation)}; lower appInstances × appPoolSize, add replicas, or pick a larger tier`,
+    );
+  }
+  if (poolerUtilisation !== undefined && poolerUtilisation > maxUtilisation) {
+    problems.push(
+      `instance ${i.name}: ${perNode} client connections per node use ${pct(poolerUtilisation)} of the pooler's ` +
+        `max_client_connections ${i.pooling?.maxClientConnections}, above ${pct(maxUtilisation)}; raise poolMaxClientConnections`,
+    );
+  }
+  const inRotation = i.role === "primary" || i.readWeight > 0;
+  return {
+    name: i.name,
+    role: i.role,
+    readShare,
+    clientConnections,
+    serverConnectionsPerNode,
+    appServerConnectionsPerNode: fromApp,
+    maxConnections: i.maxConnections,
+    serverUtilisation,
+    poolers,
+    clientCapacity,
+    poolerUtilisation,
+    inRotation,
+  };
+}
+
 /**
  * Spreads the application's connections over the instances and checks every limit.
  * Returns the report, or throws {@link ConnectionBudgetError} naming each instance
@@ -188,46 +244,8 @@ export function checkConnectionBudget(input: BudgetInput): BudgetReport {
   const totalWeight = readers.reduce((sum, i) => sum + i.readWeight, 0);
   const problems: string[] = [];
 
-  const instances = input.instances.map((i): InstanceBudget => {
-    const readShare = i.role === "primary" ? (readers.length === 0 ? 1 : 0) : i.readWeight > 0 ? i.readWeight / totalWeight : 0;
-    const writes = i.role === "primary" ? write : 0;
-    const clientConnections = Math.ceil(input.appInstances * (writes + read * readShare));
-    const perNode = Math.ceil(clientConnections / i.nodes);
-    const poolers = i.pooling ? poolersFor(i.vcpus) : 0;
-    const fromApp = i.pooling ? Math.min(perNode, poolers * i.pooling.maxPoolSize) : perNode;
-    const serverConnectionsPerNode = fromApp + SUPERUSER_RESERVED_CONNECTIONS + (i.otherConnections ?? 0);
-    const serverUtilisation = serverConnectionsPerNode / i.maxConnections;
-    const poolerUtilisation = i.pooling ? perNode / i.pooling.maxClientConnections : undefined;
-    const direct = i.maxConnections - SUPERUSER_RESERVED_CONNECTIONS - (i.otherConnections ?? 0);
-    const clientCapacity = (i.pooling ? i.pooling.maxClientConnections : direct) * i.nodes;
-    if (serverUtilisation > maxUtilisation) {
-      problems.push(
-        `instance ${i.name}: ${serverConnectionsPerNode} of max_connections ${i.maxConnections} per node (${pct(serverUtilisation)}) ` +
-          `is above ${pct(maxUtilisation)}; lower appInstances × appPoolSize, add replicas, or pick a larger tier`,
-      );
-    }
-    if (poolerUtilisation !== undefined && poolerUtilisation > maxUtilisation) {
-      problems.push(
-        `instance ${i.name}: ${perNode} client connections per node use ${pct(poolerUtilisation)} of the pooler's ` +
-          `max_client_connections ${i.pooling?.maxClientConnections}, above ${pct(maxUtilisation)}; raise poolMaxClientConnections`,
-      );
-    }
-    const inRotation = i.role === "primary" || i.readWeight > 0;
-    return {
-      name: i.name,
-      role: i.role,
-      readShare,
-      clientConnections,
-      serverConnectionsPerNode,
-      appServerConnectionsPerNode: fromApp,
-      maxConnections: i.maxConnections,
-      serverUtilisation,
-      poolers,
-      clientCapacity,
-      poolerUtilisation,
-      inRotation,
-    };
-  });
+  const share: ReadShare = { appInstances: input.appInstances, read, write, readers: readers.length, totalWeight };
+  const instances = input.instances.map((i) => instanceBudget(i, share, maxUtilisation, problems));
 
   const clientCapacity = instances.filter((i) => i.inRotation).reduce((sum, i) => sum + i.clientCapacity, 0);
   const standbyClientCapacity = instances.filter((i) => !i.inRotation).reduce((sum, i) => sum + i.clientCapacity, 0);

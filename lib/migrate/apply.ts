@@ -5,7 +5,9 @@
  * error is scrubbed of the password.
  */
 import { connect, isConnectError, scrub, type PgTarget } from "../pg-connect";
-import { acquireLock, ADVISORY_LOCK_KEY, applyMigrations, diffLedger, ledgerHead, readLedger, type LedgerRow } from "./engine";
+import { applyMigrations } from "./engine";
+import { diffLedger, ledgerHead, readLedger, type LedgerRow } from "./ledger";
+import { acquireLock, ADVISORY_LOCK_KEY } from "./lock";
 import type { MigrationFile } from "./files";
 import { toMigrationFiles, type Drift, type SchemaMigrationsInputs, type SchemaMigrationsOutputs } from "./inputs";
 import { reconcileMemberships, runPartitionMaintenance } from "./maintenance";

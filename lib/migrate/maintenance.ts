@@ -112,6 +112,113 @@ export interface ReconcileResult {
 
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
+/** The login roles `logins` name; refuses a name that does not exist or cannot log in. */
+async function loginRoles(client: pg.ClientBase, logins: readonly string[]) {
+  const roles = await client.query<{ rolname: string; rolcanlogin: boolean; rolconnlimit: number }>("SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1)", [
+    logins,
+  ]);
+  const missing = logins.filter((l) => !roles.rows.some((r) => r.rolname === l));
+  if (missing.length) throw new Error(`role reconcile: login user(s) ${missing.join(", ")} do not exist; create them (Cloud SQL built-in or IAM users) first`);
+  const notLogin = roles.rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname);
+  if (notLogin.length) throw new Error(`role reconcile: ${notLogin.join(", ")} cannot log in; list login users only`);
+  return roles.rows;
+}
+
+/** Memberships of login roles in `groups` (of `members` only, when given). One row per grant: from PostgreSQL 16 a membership may be granted several times, by different grantors. */
+function grantsOf(client: pg.ClientBase, groups: readonly string[], members?: readonly string[]) {
+  return client.query<{ member: string; grp: string; grantor: string }>(
+    `SELECT m.rolname AS member, g.rolname AS grp, coalesce(gr.rolname, am.grantor::text) AS grantor
+       FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
+       LEFT JOIN pg_roles gr ON gr.oid = am.grantor
+      WHERE g.rolname = ANY($1) AND m.rolcanlogin AND ($2::text[] IS NULL OR m.rolname = ANY($2))
+        -- the migration user's ADMIN grant from creating the group is how it manages the group: keep it
+        AND NOT am.admin_option AND m.rolname <> current_user
+      ORDER BY 1, 2, 3`,
+    [groups, members ?? null],
+  );
+}
+
+/**
+ * Revokes each unwanted membership; one another role granted stays and becomes a warning
+ * naming its grantor and the statement that grantor can run.
+ */
+async function revokeMemberships(
+  client: pg.ClientBase,
+  unwanted: readonly { readonly member: string; readonly grp: string }[],
+  revoked: string[],
+  warnings: string[],
+): Promise<void> {
+  for (const r of unwanted) {
+    // From PostgreSQL 16 this removes only the grant the migration user made (pg_auth_members.grantor);
+    // a grant by another role stays (the server says so with a WARNING, not an error), so look again.
+    await client.query(`REVOKE ${q(r.grp)} FROM ${q(r.member)}`);
+    const left = (await grantsOf(client, [r.grp], [r.member])).rows;
+    if (left.length === 0) {
+      revoked.push(`${r.grp} ✕ ${r.member}`);
+      continue;
+    }
+    const grantors = [...new Set(left.map((l) => l.grantor))];
+    warnings.push(
+      `cannot remove ${r.grp} from ${r.member}: granted by ${grantors.join(", ")}, and from PostgreSQL 16 a REVOKE removes only the ` +
+        `caller's own grant (pg_auth_members.grantor), so ${r.member} keeps ${r.grp}. Run as ${grantors.length > 1 ? "each grantor" : grantors[0]} ` +
+        `(or a role with its privileges): ${grantors.map((g) => `REVOKE ${q(r.grp)} FROM ${q(r.member)} GRANTED BY ${q(g)};`).join(" ")}`,
+    );
+  }
+}
+
+/**
+ * Copies the groups' {@link COPIED_ROLE_SETTINGS} to `login` and sets its CONNECTION LIMIT
+ * (`limit`, else the sum of its groups' limits); a change the migrator may not make is a warning.
+ */
+async function alignLoginSettings(
+  client: pg.ClientBase,
+  login: string,
+  groups: readonly string[],
+  limit: number | undefined,
+  currentLimit: number | undefined,
+  warnings: string[],
+): Promise<void> {
+  const s = await client.query<{ setting: string; value: string }>(
+    `SELECT split_part(cfg, '=', 1) AS setting, substr(cfg, strpos(cfg, '=') + 1) AS value
+       FROM pg_db_role_setting d JOIN pg_roles g ON g.oid = d.setrole, unnest(d.setconfig) AS cfg
+      WHERE d.setdatabase = 0 AND g.rolname = ANY($1) AND split_part(cfg, '=', 1) = ANY($2)
+      ORDER BY g.rolname`,
+    [groups, [...COPIED_ROLE_SETTINGS]],
+  );
+  const have = await client.query<{ setting: string; value: string }>(
+    `SELECT split_part(cfg, '=', 1) AS setting, substr(cfg, strpos(cfg, '=') + 1) AS value
+       FROM pg_db_role_setting d JOIN pg_roles r ON r.oid = d.setrole, unnest(d.setconfig) AS cfg
+      WHERE d.setdatabase = 0 AND r.rolname = $1`,
+    [login],
+  );
+  const groupLimit = await client.query<{ lim: number | null }>(
+    "SELECT sum(rolconnlimit)::int AS lim FROM pg_roles WHERE rolname = ANY($1) AND rolconnlimit >= 0",
+    [groups],
+  );
+  const wantLimit = limit ?? groupLimit.rows[0].lim;
+  const statements: string[] = [];
+  // With several groups the first group (by name) wins for each setting; the limits add up.
+  const seen = new Set<string>();
+  for (const row of s.rows) {
+    if (seen.has(row.setting)) continue;
+    seen.add(row.setting);
+    if (have.rows.some((h) => h.setting === row.setting && h.value === row.value)) continue;
+    statements.push(`ALTER ROLE ${q(login)} SET ${row.setting} = '${row.value.replace(/'/g, "''")}'`);
+  }
+  if (wantLimit !== null && wantLimit !== currentLimit) statements.push(`ALTER ROLE ${q(login)} CONNECTION LIMIT ${wantLimit}`);
+  for (const sql of statements) {
+    try {
+      await client.query(sql);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "42501") throw err;
+      warnings.push(
+        `cannot set ${login}'s role settings: ${(err as Error).message} (42501). From PostgreSQL 16 only a role with ADMIN OPTION on ` +
+          `${login} may alter it, and Cloud SQL creates IAM users itself; run as such a role: ${sql}; (docs/connectivity.md, "Login connection limits")`,
+      );
+    }
+  }
+}
+
 /**
  * Grants each login exactly its listed group roles among {@link MANAGED_GROUP_ROLES};
  * revokes managed group roles from logins (listed or not) that should not have them.
@@ -126,27 +233,9 @@ export async function reconcileMemberships(
   // The rules the provider's check (preview) and the stack config apply too: lib/migrate/validation.
   const problems = membershipProblems(memberships, limits);
   if (problems.length) throw new Error(`role reconcile: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`);
-  const roles = await client.query<{ rolname: string; rolcanlogin: boolean; rolconnlimit: number }>("SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1)", [
-    Object.keys(memberships),
-  ]);
-  const missing = Object.keys(memberships).filter((l) => !roles.rows.some((r) => r.rolname === l));
-  if (missing.length) throw new Error(`role reconcile: login user(s) ${missing.join(", ")} do not exist; create them (Cloud SQL built-in or IAM users) first`);
-  const notLogin = roles.rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname);
-  if (notLogin.length) throw new Error(`role reconcile: ${notLogin.join(", ")} cannot log in; list login users only`);
+  const roles = await loginRoles(client, Object.keys(memberships));
 
-  // One row per grant: from PostgreSQL 16 a membership may be granted several times, by different grantors.
-  const grantsOf = (groups: readonly string[], members?: readonly string[]) =>
-    client.query<{ member: string; grp: string; grantor: string }>(
-      `SELECT m.rolname AS member, g.rolname AS grp, coalesce(gr.rolname, am.grantor::text) AS grantor
-         FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
-         LEFT JOIN pg_roles gr ON gr.oid = am.grantor
-        WHERE g.rolname = ANY($1) AND m.rolcanlogin AND ($2::text[] IS NULL OR m.rolname = ANY($2))
-          -- the migration user's ADMIN grant from creating the group is how it manages the group: keep it
-          AND NOT am.admin_option AND m.rolname <> current_user
-        ORDER BY 1, 2, 3`,
-      [groups, members ?? null],
-    );
-  const current = await grantsOf([...managed]);
+  const current = await grantsOf(client, [...managed]);
   const granted: string[] = [];
   const revoked: string[] = [];
   const warnings: string[] = [];
@@ -162,65 +251,12 @@ export async function reconcileMemberships(
   const unwanted = current.rows.filter(
     (r, i, all) => !(memberships[r.member] ?? []).includes(r.grp) && all.findIndex((o) => o.member === r.member && o.grp === r.grp) === i,
   );
-  for (const r of unwanted) {
-    // From PostgreSQL 16 this removes only the grant the migration user made (pg_auth_members.grantor);
-    // a grant by another role stays (the server says so with a WARNING, not an error), so look again.
-    await client.query(`REVOKE ${q(r.grp)} FROM ${q(r.member)}`);
-    const left = (await grantsOf([r.grp], [r.member])).rows;
-    if (left.length === 0) {
-      revoked.push(`${r.grp} ✕ ${r.member}`);
-      continue;
-    }
-    const grantors = [...new Set(left.map((l) => l.grantor))];
-    warnings.push(
-      `cannot remove ${r.grp} from ${r.member}: granted by ${grantors.join(", ")}, and from PostgreSQL 16 a REVOKE removes only the ` +
-        `caller's own grant (pg_auth_members.grantor), so ${r.member} keeps ${r.grp}. Run as ${grantors.length > 1 ? "each grantor" : grantors[0]} ` +
-        `(or a role with its privileges): ${grantors.map((g) => `REVOKE ${q(r.grp)} FROM ${q(r.member)} GRANTED BY ${q(g)};`).join(" ")}`,
-    );
-  }
+  await revokeMemberships(client, unwanted, revoked, warnings);
   // Role settings and connection limits only apply to the login role itself.
   for (const [login, groups] of Object.entries(memberships)) {
     if (groups.length === 0 && limits[login] === undefined) continue;
-    const s = await client.query<{ setting: string; value: string }>(
-      `SELECT split_part(cfg, '=', 1) AS setting, substr(cfg, strpos(cfg, '=') + 1) AS value
-         FROM pg_db_role_setting d JOIN pg_roles g ON g.oid = d.setrole, unnest(d.setconfig) AS cfg
-        WHERE d.setdatabase = 0 AND g.rolname = ANY($1) AND split_part(cfg, '=', 1) = ANY($2)
-        ORDER BY g.rolname`,
-      [groups, [...COPIED_ROLE_SETTINGS]],
-    );
-    const have = await client.query<{ setting: string; value: string }>(
-      `SELECT split_part(cfg, '=', 1) AS setting, substr(cfg, strpos(cfg, '=') + 1) AS value
-         FROM pg_db_role_setting d JOIN pg_roles r ON r.oid = d.setrole, unnest(d.setconfig) AS cfg
-        WHERE d.setdatabase = 0 AND r.rolname = $1`,
-      [login],
-    );
-    const groupLimit = await client.query<{ lim: number | null }>(
-      "SELECT sum(rolconnlimit)::int AS lim FROM pg_roles WHERE rolname = ANY($1) AND rolconnlimit >= 0",
-      [groups],
-    );
-    const wantLimit = limits[login] ?? groupLimit.rows[0].lim;
-    const currentLimit = roles.rows.find((r) => r.rolname === login)?.rolconnlimit;
-    const statements: string[] = [];
-    // With several groups the first group (by name) wins for each setting; the limits add up.
-    const seen = new Set<string>();
-    for (const row of s.rows) {
-      if (seen.has(row.setting)) continue;
-      seen.add(row.setting);
-      if (have.rows.some((h) => h.setting === row.setting && h.value === row.value)) continue;
-      statements.push(`ALTER ROLE ${q(login)} SET ${row.setting} = '${row.value.replace(/'/g, "''")}'`);
-    }
-    if (wantLimit !== null && wantLimit !== currentLimit) statements.push(`ALTER ROLE ${q(login)} CONNECTION LIMIT ${wantLimit}`);
-    for (const sql of statements) {
-      try {
-        await client.query(sql);
-      } catch (err) {
-        if ((err as { code?: string }).code !== "42501") throw err;
-        warnings.push(
-          `cannot set ${login}'s role settings: ${(err as Error).message} (42501). From PostgreSQL 16 only a role with ADMIN OPTION on ` +
-            `${login} may alter it, and Cloud SQL creates IAM users itself; run as such a role: ${sql}; (docs/connectivity.md, "Login connection limits")`,
-        );
-      }
-    }
+    const currentLimit = roles.find((r) => r.rolname === login)?.rolconnlimit;
+    await alignLoginSettings(client, login, groups, limits[login], currentLimit, warnings);
   }
   return { granted, revoked, warnings };
 }
