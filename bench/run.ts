@@ -15,7 +15,7 @@ import { measureNoopApply } from "./noop";
 import { Progress } from "./progress";
 import { TARGETS, markdown, median, summariseRepeats, writeResults, type BenchResults, type QueryResult } from "./report";
 import { runCell, type CellResult } from "./runner";
-import { resetStatementStats, statementCost, type ServerCost } from "./stats";
+import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
 import { countsFor, seed } from "./seed";
 import { migrationWindows, stallsByMigration } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
@@ -161,24 +161,28 @@ async function measurePhase(
   let cell = 0;
   const measure = async (q: (typeof HOT_QUERIES)[number], c: number, label: string) => {
     const op = operation(q, facts, params);
+    const ids = idsByQuery.get(q.name) ?? [];
     await resetStatementStats(stats);
     const r = await runCell(clients, c, op, {
       durationMs: opts.cellMs,
       onTick: (n, f) => progress.update(`${phase}: ${q.name} × ${c} clients${label}, ${n} calls`, (cell + f) / cells),
     });
-    const server = await statementCost(stats, q.sql(facts));
+    const server = await statementCost(stats, ids);
     cell++;
     const key = `${q.name}@${c}`;
     out.set(key, [...(out.get(key) ?? []), { ...r, server }]);
     progress.note(
       `${phase.padEnd(9)} ${q.name.padEnd(26)} ${String(c).padStart(2)} clients${label}  p50 ${r.p50.toFixed(2)}  p95 ${r.p95.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  ${r.tps.toFixed(1)} tps  (${r.operations} calls` +
         `${r.timeouts ? `, ${r.timeouts} cancelled at statement_timeout` : ""})` +
-        (server ? `  server ${server.meanExecMs.toFixed(3)} ms/call, ${server.sharedHitPerCall} hit + ${server.sharedReadPerCall} read blocks/call` : ""),
+        (server ? `  server ${server.meanExecMs.toFixed(3)} ms/call + plan ${server.meanPlanMs.toFixed(3)}, ${server.sharedHitPerCall} hit + ${server.sharedReadPerCall} read blocks/call` : ""),
     );
   };
+  // Query ids per statement, looked up after its warm-up (one client, so its entry has its text).
+  const idsByQuery = new Map<string, string[]>();
   for (const q of HOT_QUERIES) {
     progress.update(`${phase}: ${q.name} warm-up`, cell / cells);
     await runCell(clients, 1, operation(q, facts, params), { durationMs: opts.warmupMs });
+    idsByQuery.set(q.name, await statementIds(stats, q.sql(facts)));
     for (const c of opts.concurrencies) await measure(q, c, extra > 0 && c === TARGETS.concurrency ? ` (repeat 1/${repeats})` : "");
   }
   for (let i = 0; i < extra; i++) {

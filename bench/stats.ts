@@ -13,6 +13,8 @@ export interface ServerCost {
   readonly calls: number;
   /** total_exec_time / calls (ms): the executor's time, planning excluded. */
   readonly meanExecMs: number;
+  /** total_plan_time / calls (ms): planning, spread over all calls (0 unless pg_stat_statements.track_planning is on). */
+  readonly meanPlanMs: number;
   /** Shared blocks found in shared_buffers, per call. */
   readonly sharedHitPerCall: number;
   /** Shared blocks read from the OS (page cache or disk), per call. */
@@ -25,21 +27,30 @@ export async function resetStatementStats(client: ClientBase): Promise<void> {
 }
 
 /**
- * The counters of the statement whose text is `sql` (a prepared statement is
- * stored with its own text, `$n` parameters and all), summed over the users
- * that ran it; undefined when it did not run.
+ * The query ids of the statement whose text is `sql` (a prepared statement is
+ * stored with its own text, `$n` parameters and all). Look them up before a
+ * reset, while the statement's entry exists: an entry created concurrently
+ * with a reset can come back without its text.
  */
-export async function statementCost(client: ClientBase, sql: string): Promise<ServerCost | undefined> {
-  const r = await client.query<{ calls: string; exec: number; hit: string; read: string }>(
-    `SELECT sum(calls) AS calls, sum(total_exec_time) AS exec, sum(shared_blks_hit) AS hit, sum(shared_blks_read) AS read
-       FROM pg_stat_statements WHERE query = $1 AND toplevel`,
-    [sql],
+export async function statementIds(client: ClientBase, sql: string): Promise<string[]> {
+  const r = await client.query<{ queryid: string }>("SELECT DISTINCT queryid::text AS queryid FROM pg_stat_statements WHERE query = $1 AND toplevel", [sql]);
+  return r.rows.map((x) => x.queryid);
+}
+
+/** The counters of the given query ids, summed over the users that ran them; undefined when they did not run. */
+export async function statementCost(client: ClientBase, queryIds: readonly string[]): Promise<ServerCost | undefined> {
+  if (queryIds.length === 0) return undefined;
+  const r = await client.query<{ calls: string; exec: number; plan: number; hit: string; read: string }>(
+    `SELECT sum(calls) AS calls, sum(total_exec_time) AS exec, sum(total_plan_time) AS plan, sum(shared_blks_hit) AS hit, sum(shared_blks_read) AS read
+       FROM pg_stat_statements WHERE queryid = ANY($1::bigint[]) AND toplevel`,
+    [queryIds],
   );
   const calls = Number(r.rows[0]?.calls ?? 0);
   if (calls === 0) return undefined;
   return {
     calls,
     meanExecMs: round(r.rows[0].exec / calls, 4),
+    meanPlanMs: round(r.rows[0].plan / calls, 4),
     sharedHitPerCall: round(Number(r.rows[0].hit) / calls, 1),
     sharedReadPerCall: round(Number(r.rows[0].read) / calls, 2),
   };

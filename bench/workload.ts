@@ -162,6 +162,42 @@ export const INSTRUCTOR_ANALYTICS = {
          ORDER BY 1, 2`,
 } as const;
 
+/**
+ * Daily active learners of one course ($1) since now() − $2 days, from the raw
+ * events or from 0017's rollup (whole UTC days after the first, the fold
+ * queue, and the raw events of the first, partial day), with the learner sets
+ * of a day's event types unioned. Same UTC caveat as INSTRUCTOR_ANALYTICS.
+ */
+export const DAILY_ACTIVE_LEARNERS = {
+  events: `SELECT date_trunc('day', occurred_at) AS day, count(DISTINCT user_id) AS learners
+      FROM analytics_events
+      WHERE course_id = $1 AND occurred_at >= now() - make_interval(days => $2)
+      GROUP BY 1
+      ORDER BY 1`,
+  rollup: `WITH w AS MATERIALIZED (SELECT now() - make_interval(days => $2) AS since,
+                                       ((now() - make_interval(days => $2)) AT TIME ZONE 'UTC')::date AS first_day),
+             parts AS (
+               SELECT r.day, r.learners
+                 FROM analytics_course_daily r, w
+                WHERE r.course_id = $1 AND r.day > w.first_day
+               UNION ALL
+               SELECT p.day, coalesce(array_agg(DISTINCT p.user_id) FILTER (WHERE p.user_id IS NOT NULL), '{}')
+                 FROM analytics_rollup_pending p, w
+                WHERE p.course_id = $1 AND p.day > w.first_day
+                GROUP BY 1
+               UNION ALL
+               SELECT (ae.occurred_at AT TIME ZONE 'UTC')::date, coalesce(array_agg(DISTINCT ae.user_id) FILTER (WHERE ae.user_id IS NOT NULL), '{}')
+                 FROM analytics_events ae, w
+                WHERE ae.course_id = $1 AND ae.occurred_at >= w.since
+                  AND ae.occurred_at < (w.first_day + 1)::timestamp AT TIME ZONE 'UTC'
+                GROUP BY 1)
+        SELECT day::timestamp AT TIME ZONE 'UTC' AS day,
+               (SELECT count(DISTINCT u) FROM unnest(learner_sets_cat(learners)) AS u) AS learners
+          FROM parts
+         GROUP BY day
+         ORDER BY 1`,
+} as const;
+
 /** A named hot query: builds the operation for a phase. */
 export interface HotQuery {
   readonly name: string;
@@ -246,11 +282,7 @@ export const HOT_QUERIES: readonly HotQuery[] = [
   {
     // Daily active learners of a course over the last 30 days (course dashboards).
     name: "daily_active_learners",
-    sql: () => `SELECT date_trunc('day', occurred_at) AS day, count(DISTINCT user_id) AS learners
-      FROM analytics_events
-      WHERE course_id = $1 AND occurred_at >= now() - make_interval(days => $2)
-      GROUP BY 1
-      ORDER BY 1`,
+    sql: (f) => (f.analyticsRollup ? DAILY_ACTIVE_LEARNERS.rollup : DAILY_ACTIVE_LEARNERS.events),
     args: (p) => [pick(p.courseIds), WINDOW_DAYS.month],
   },
 ];

@@ -2,7 +2,8 @@
  * The optimised schema's rewritten hot queries return exactly what the
  * original SQL returns on the same seeded data: the instructor-analytics
  * rollup (0017) including events not yet folded, the first partial day of
- * the window and a learner active in two of one instructor's courses, and the
+ * the window and a learner active in two of one instructor's courses, daily
+ * active learners from the same rollup, and the
  * progress upsert on 0016's unique key (same resulting rows).
  */
 import { Client } from "pg";
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { applyMigrations } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
 import { seed } from "../bench/seed";
-import { HOT_QUERIES, INSTRUCTOR_ANALYTICS, PROGRESS_UPSERT, WINDOW_DAYS, loadParams, readSchemaFacts, type Params } from "../bench/workload";
+import { DAILY_ACTIVE_LEARNERS, HOT_QUERIES, INSTRUCTOR_ANALYTICS, PROGRESS_UPSERT, WINDOW_DAYS, loadParams, readSchemaFacts, type Params } from "../bench/workload";
 import { createCloudSqlDatabase, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig } from "./harness/db";
 
@@ -60,6 +61,11 @@ describe("rewritten hot queries answer exactly as the original SQL", () => {
         const after = await m.query(INSTRUCTOR_ANALYTICS.rollup, [i, days]);
         expect(after.rows, `instructor ${i}, ${days} days`).toEqual(before.rows);
         if (before.rows.length > 0) nonEmpty++;
+        const courses = (await m.query<{ id: string }>("SELECT id FROM courses WHERE instructor_id = $1", [i])).rows;
+        for (const { id } of courses) {
+          const raw = await m.query(DAILY_ACTIVE_LEARNERS.events, [id, days]);
+          expect((await m.query(DAILY_ACTIVE_LEARNERS.rollup, [id, days])).rows, `course ${id}, ${days} days`).toEqual(raw.rows);
+        }
       }
     }
     return nonEmpty;
@@ -71,6 +77,7 @@ describe("rewritten hot queries answer exactly as the original SQL", () => {
     const q = (n: string) => HOT_QUERIES.find((x) => x.name === n)!.sql(facts);
     expect(q("instructor_analytics_30d")).toBe(INSTRUCTOR_ANALYTICS.rollup);
     expect(q("progress_upsert")).toBe(PROGRESS_UPSERT.onConflict);
+    expect(q("daily_active_learners")).toBe(DAILY_ACTIVE_LEARNERS.rollup);
   });
 
   test("instructor analytics: rollup (backfilled) equals raw events, 7 and 30 days", async () => {
