@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { MigrationStall } from "./stalls";
 import type { ServerCost } from "./stats";
+import type { WritePathResult } from "./write-path";
 
 /** Latency percentiles in milliseconds and throughput in operations per second. */
 export interface LatencySummary {
@@ -67,6 +68,8 @@ export interface BenchResults {
     readonly stallsByMigration?: readonly MigrationStall[];
   };
   readonly noopApplyMs: number;
+  /** The event insert with and without the analytics rollup's trigger (bench/write-path.ts). */
+  readonly writePath?: WritePathResult;
 }
 
 /** The targets on this 2-core machine at default scale. */
@@ -221,6 +224,7 @@ export function writeResults(file: string, r: BenchResults): void {
         : {}),
     },
     noopApplyMs: round(r.noopApplyMs),
+    ...(r.writePath ? { writePath: r.writePath } : {}),
   };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(stable, null, 2) + "\n");

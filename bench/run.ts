@@ -20,6 +20,7 @@ import { countsFor, seed } from "./seed";
 import { migrationWindows, stallsByMigration } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { HOT_QUERIES, OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
+import { measureWritePath } from "./write-path";
 import { Writers } from "./writer";
 
 const REPO = path.resolve(__dirname, "..");
@@ -290,6 +291,10 @@ async function main(): Promise<void> {
     // analyzes a partitioned parent); production runs the same after a migration.
     progress.update("ANALYZE");
     await admin.query("ANALYZE");
+    // What pg_cron does every minute in production (0017): the events the writers queued go into the rollup.
+    if ((await stats.query("SELECT to_regprocedure('lp_ops.fold_analytics_rollup()') IS NOT NULL AS ok")).rows[0].ok) {
+      await stats.query("SELECT lp_ops.fold_analytics_rollup()");
+    }
 
     progress.phase("measuring the optimised schema");
     const [after, afterContext] = await withContext(() => measurePhase("optimised", pool, opts, progress, stats, TARGETS.repeats));
@@ -301,6 +306,15 @@ async function main(): Promise<void> {
       await runCell(pool, 1, op, { durationMs: opts.warmupMs });
       const r = await runCell(pool, TARGETS.concurrency, op, { durationMs: opts.cellMs });
       const line = `${q.name} (optimised schema only, ${TARGETS.concurrency} clients): p50 ${r.p50} / p95 ${r.p95} / p99 ${r.p99} ms, ${r.tps} tps`;
+      progress.note(line);
+      extras.push(line);
+    }
+
+    progress.phase("write path: event insert with and without the rollup trigger");
+    const writePath = await measureWritePath(pool, stats, await loadParams(pool[0]), opts.cellMs);
+    if (writePath) {
+      const f = (c: typeof writePath.withTrigger) => `p95 ${c.p95} ms, ${c.tps} tps, server ${c.server?.meanExecMs ?? "?"} ms/call`;
+      const line = `event insert at ${TARGETS.concurrency} clients: with the rollup trigger ${f(writePath.withTrigger)}; without it ${f(writePath.withoutTrigger)}`;
       progress.note(line);
       extras.push(line);
     }
@@ -341,6 +355,7 @@ async function main(): Promise<void> {
       queries,
       migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS, stallsByMigration: perFile },
       noopApplyMs,
+      writePath,
     };
     writeResults(opts.out, results);
     writeP95Chart(opts.chart, results, lowerBounds);

@@ -27,14 +27,18 @@ export async function resetStatementStats(client: ClientBase): Promise<void> {
 }
 
 /**
- * The query ids of the statement whose text is `sql` (a prepared statement is
- * stored with its own text, `$n` parameters and all). Look them up before a
- * reset, while the statement's entry exists: an entry created concurrently
- * with a reset can come back without its text.
+ * The query ids of the statement `sql` (`$n` parameters allowed): the one
+ * EXPLAIN (GENERIC_PLAN) computes for it, plus any entry stored under its
+ * exact text. Matching on text alone misses: pg_stat_statements stores a
+ * statement parsed while it tracks with its constants replaced by `$n`, and an
+ * entry created concurrently with a reset can come back without its text.
  */
 export async function statementIds(client: ClientBase, sql: string): Promise<string[]> {
+  // Text format: a 64-bit id would lose digits as a JSON number.
+  const plan = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (VERBOSE, GENERIC_PLAN, COSTS OFF) ${sql}`);
+  const fromPlan = plan.rows.map((x) => /^Query Identifier: (-?\d+)$/.exec(x["QUERY PLAN"].trim())?.[1]).find((x) => x !== undefined);
   const r = await client.query<{ queryid: string }>("SELECT DISTINCT queryid::text AS queryid FROM pg_stat_statements WHERE query = $1 AND toplevel", [sql]);
-  return r.rows.map((x) => x.queryid);
+  return [...new Set([...(fromPlan !== undefined ? [String(fromPlan)] : []), ...r.rows.map((x) => x.queryid)])];
 }
 
 /** The counters of the given query ids, summed over the users that ran them; undefined when they did not run. */
