@@ -2,9 +2,12 @@
  * Composition only: read the stack's configuration once, then wire the
  * components together. Every resource lives in a component under components/.
  */
-import { loadStackConfig } from "./config";
+import * as pulumi from "@pulumi/pulumi";
+import { CACHE_TTL_SECONDS, loadStackConfig } from "./config";
+import { CacheInstance } from "./components/cache-instance";
 import { BackupBucket } from "./components/backup-bucket";
-import { RecoveryDrill, recoveryObjectivesOf } from "./components/recovery-drill";
+import { RecoveryDrill } from "./components/recovery-drill";
+import { recoveryObjectivesOf } from "./lib/recovery-objectives";
 import { ScheduledExport } from "./components/scheduled-export";
 import { loadMigrations } from "./lib/migrate/files";
 import { DatabaseAccess } from "./components/database-users";
@@ -132,6 +135,7 @@ const access = new DatabaseAccess("db-access", {
 const schemaMigrations = new SchemaMigrations(
   "db-schema",
   {
+    stack: pulumi.getStack(),
     host: primary.privateIp,
     database: access.databaseName,
     user: access.migrationUserName,
@@ -252,6 +256,31 @@ export const recoveryDrill = drill
   ? { cloneName: drill.cloneName, recoveryMinutes: drill.recoveryMinutes, withinTarget: drill.withinTarget, checks: drill.checks }
   : null;
 
+// ---------------------------------------------------------------------------
+// Query cache: Memorystore for Redis on the stack's private network, with
+// the primary region's CMEK key; its AUTH string lives in Secret Manager.
+
+const cache = config.cache
+  ? new CacheInstance("cache", {
+      project: config.project,
+      region: config.region,
+      instanceName: `${dbName}-cache`,
+      network,
+      kmsKeyId: keys.keyIds[config.region],
+      tier: config.cache.tier,
+      memorySizeGb: config.cache.memorySizeGb,
+      readReplicas: config.cache.readReplicas,
+      redisVersion: config.cache.redisVersion,
+      maxmemoryPolicy: config.cache.maxmemoryPolicy,
+      rdbSnapshotPeriod: config.cache.rdbSnapshotPeriod,
+      maintenanceWindow: config.instance.maintenanceWindow,
+      authSecretId: `${dbName}-cache-auth`,
+      deletionProtection: config.environment === "prod",
+      labels: config.labels,
+      requires: services.forApis("redis.googleapis.com", "cloudkms.googleapis.com", "secretmanager.googleapis.com"),
+    })
+  : undefined;
+
 /** What applications read through a StackReference: endpoints, weights, pool sizes, secret ids (never values). */
 export const connectionManifest = {
   databaseName: access.databaseName,
@@ -298,11 +327,21 @@ export const connectionManifest = {
   clientCapacity: { total: connectionBudget.clientCapacity, usable: connectionBudget.usableClientCapacity },
   migrationUser: { name: access.migrationUserName, passwordSecretId: access.migrationSecretId },
   iamLogins: Object.fromEntries(Object.entries(access.iamLogins).map(([k, v]) => [k, v.login])),
+  cache: cache
+    ? {
+        host: cache.host,
+        port: cache.port,
+        readEndpoint: cache.readEndpoint ?? null,
+        caCert: cache.caCert,
+        authSecretId: cache.authSecretId,
+        ttlSeconds: CACHE_TTL_SECONDS,
+      }
+    : null,
 };
 
 // ---------------------------------------------------------------------------
 // Monitoring: channels routed by severity, log-based metrics, one
-// alert policy set per instance, and the dashboard, all from lib/metrics.ts.
+// alert policy set per instance, and the dashboard, all from lib/monitoring.
 
 const monitoredInstances: Readonly<Record<string, DashboardInstance>> = {
   primary: {
@@ -372,14 +411,43 @@ const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
   ]),
 );
 
+/** The cache as the alerts and the dashboard see it: Memorystore's metrics name it by its full resource name. */
+const monitoredCache: DashboardInstance | undefined = cache
+  ? { instanceName: cache.instance.name, instanceId: cache.resourceName, role: "cache", maxConnections: cache.maxClients }
+  : undefined;
+const cacheAlerts = monitoredCache
+  ? new DatabaseAlerts(
+      "monitoring-alerts-cache",
+      {
+        project: config.project,
+        instanceName: monitoredCache.instanceName,
+        instanceId: monitoredCache.instanceId,
+        role: "cache",
+        maxConnections: monitoredCache.maxConnections,
+        channels: { WARNING: channels.warning, CRITICAL: channels.critical },
+        logMetrics,
+        alertsDocUrl: config.monitoring.alertsDocUrl,
+        labels: config.labels,
+      },
+      { dependsOn: services.forApis("monitoring.googleapis.com") },
+    )
+  : undefined;
+
 const dashboard = new Dashboard(
   "monitoring-dashboard",
-  { project: config.project, displayName: `${dbName} database tier`, instances: monitoredInstances, logMetrics },
+  {
+    project: config.project,
+    displayName: `${dbName} database tier`,
+    instances: { ...monitoredInstances, ...(monitoredCache ? { cache: monitoredCache } : {}) },
+    logMetrics,
+  },
   { dependsOn: services.forApis("monitoring.googleapis.com") },
 );
 
 export const monitoring = {
   dashboard: dashboard.dashboard.id,
-  alertPolicies: Object.fromEntries(Object.entries(alerts).map(([k, a]) => [k, Object.keys(a.policies).length])),
+  alertPolicies: Object.fromEntries(
+    Object.entries({ ...alerts, ...(cacheAlerts ? { cache: cacheAlerts } : {}) }).map(([k, a]) => [k, Object.keys(a.policies).length]),
+  ),
   logMetrics: logMetrics.names,
 };

@@ -6,7 +6,8 @@
  */
 import { Client } from "pg";
 import type { MigrationFile } from "../lib/migrate/files";
-import { schemaMigrationsProvider, type SchemaMigrationsInputs, type SchemaMigrationsOutputs } from "../components/schema-migrations";
+import { schemaMigrationsProvider } from "../components/schema-migrations";
+import type { SchemaMigrationsInputs, SchemaMigrationsOutputs } from "../lib/migrate/inputs";
 import type { BenchServer } from "./server";
 
 /** Timed repetitions after one warm-up; the median is reported (one slow scheduling hiccup on a shared 2-core box should not decide it). */

@@ -1,14 +1,14 @@
 /**
  * The stack's Cloud Monitoring dashboard, built from the same signals as the
- * alert policies (lib/metrics.ts): every tile charts a signal's PromQL for each
+ * alert policies (lib/monitoring): every tile charts a signal's PromQL for each
  * instance it applies to and draws the signal's warning and critical levels as
  * threshold lines. Rows: traffic, latency, saturation, replication, storage,
- * backups.
+ * backups, cache.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { LogMetrics } from "./log-metrics";
-import { DASHBOARD_ROWS, SIGNALS, appliesTo, type DashboardRow, type InstanceContext, type InstanceRole } from "../lib/metrics";
+import { DASHBOARD_ROWS, SIGNALS, appliesTo, type DashboardRow, type InstanceContext, type InstanceRole } from "../lib/monitoring";
 
 /** Cloud Monitoring's mosaic grid is 48 columns wide. Source: Dashboards API, MosaicLayout.columns. */
 export const GRID_COLUMNS = 48;
@@ -20,9 +20,14 @@ const HEADER_HEIGHT = 1;
 
 /** One instance as the dashboard sees it. */
 export interface DashboardInstance {
-  /** The Cloud SQL instance name. */
+  /** The instance's name. */
   readonly instanceName: pulumi.Input<string>;
   readonly role: InstanceRole;
+  /**
+   * The instance label's value on its metrics.
+   * @default "<project>:<instanceName>" (Cloud SQL)
+   */
+  readonly instanceId?: pulumi.Input<string>;
   /** The instance's `max_connections` flag value. */
   readonly maxConnections: number;
   /**
@@ -174,14 +179,15 @@ export class Dashboard extends pulumi.ComponentResource {
 
     const names = keys.map((k) => args.instances[k].instanceName);
     const workflows = keys.map((k) => args.instances[k].exportWorkflow);
-    this.dashboardJson = pulumi.all([args.project, pulumi.all(names), pulumi.all(workflows)]).apply(([project, resolved, exportWorkflows]) => {
+    const ids = keys.map((k) => args.instances[k].instanceId);
+    this.dashboardJson = pulumi.all([args.project, pulumi.all(names), pulumi.all(workflows), pulumi.all(ids)]).apply(([project, resolved, exportWorkflows, instanceIds]) => {
       const instances: Record<string, ResolvedInstance> = {};
       keys.forEach((key, i) => {
         const inst = args.instances[key];
         instances[key] = {
           role: inst.role,
           context: {
-            databaseId: `${project}:${resolved[i]}`,
+            databaseId: instanceIds[i] ?? `${project}:${resolved[i]}`,
             maxConnections: inst.maxConnections,
             pooling: inst.pooling,
             exportWorkflow: exportWorkflows[i],

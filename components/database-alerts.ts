@@ -1,6 +1,6 @@
 /**
  * The alert policies of one Cloud SQL instance: for every signal in
- * lib/metrics.ts that applies to the instance's role, one WARNING and one
+ * lib/monitoring that applies to the instance's role, one WARNING and one
  * CRITICAL policy, each a PromQL condition over the same expression the
  * dashboard charts, routed to that severity's channels and documented with
  * what it means, what to do and a link to docs/alerts.md.
@@ -19,7 +19,7 @@ import {
   type InstanceRole,
   type Severity,
   type Signal,
-} from "../lib/metrics";
+} from "../lib/monitoring";
 
 /** Where the per-alert response sections live, relative to the repository root. */
 export const ALERTS_DOC = "docs/alerts.md";
@@ -47,8 +47,13 @@ const AUTO_CLOSE_SECONDS = 7 * 24 * 3600;
 export interface DatabaseAlertsArgs {
   /** Project the policies live in (and the instance's project). */
   readonly project: pulumi.Input<string>;
-  /** The Cloud SQL instance name. */
+  /** The instance's name (Cloud SQL or Memorystore). */
   readonly instanceName: pulumi.Input<string>;
+  /**
+   * The instance label's value on its metrics.
+   * @default "<project>:<instanceName>" (Cloud SQL)
+   */
+  readonly instanceId?: pulumi.Input<string>;
   /** Primary or read replica; replication-lag policies exist only on replicas, backup policies only on the primary. */
   readonly role: InstanceRole;
   /** The instance's `max_connections` (from the tier-sized flag set); pool utilisation divides by it. */
@@ -112,8 +117,8 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`alertsDocUrl = "${args.alertsDocUrl}": must be an https:// address`, this);
     }
 
-    this.context = pulumi.all([args.project, args.instanceName, args.exportWorkflow]).apply(([project, instance, exportWorkflow]) => ({
-      databaseId: `${project}:${instance}`,
+    this.context = pulumi.all([args.project, args.instanceName, args.exportWorkflow, args.instanceId]).apply(([project, instance, exportWorkflow, instanceId]) => ({
+      databaseId: instanceId ?? `${project}:${instance}`,
       maxConnections: args.maxConnections,
       pooling: args.pooling,
       exportWorkflow,

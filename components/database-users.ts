@@ -9,6 +9,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { iamLoginName } from "../lib/migrate/validation";
 
 /** Roles an IAM database user needs to connect and log in. Source: Cloud SQL "IAM database authentication". */
 export const IAM_LOGIN_ROLES = Object.freeze(["roles/cloudsql.client", "roles/cloudsql.instanceUser"] as const);
@@ -54,10 +55,8 @@ export interface DatabaseAccessArgs {
   readonly requires?: readonly pulumi.Resource[];
 }
 
-/** The PostgreSQL login Cloud SQL creates for an IAM service account: its email without ".gserviceaccount.com". */
-export function iamLoginName(serviceAccount: string): string {
-  return serviceAccount.replace(/\.gserviceaccount\.com$/, "");
-}
+/** The PostgreSQL login Cloud SQL creates for an IAM service account (defined with the membership rules). */
+export { iamLoginName };
 
 /** `lp:database:DatabaseAccess`: the database, the migration user and its secret, IAM logins. */
 export class DatabaseAccess extends pulumi.ComponentResource {

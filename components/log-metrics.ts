@@ -7,7 +7,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { LOG_METRIC_KEYS, type LogMetricKey } from "../lib/metrics";
+import { LOG_METRIC_KEYS, type LogMetricKey } from "../lib/monitoring";
 
 /** Arguments of {@link LogMetrics}. */
 export interface LogMetricsArgs {
@@ -54,7 +54,7 @@ const POSTGRES_LOG = 'log_id("cloudsql.googleapis.com/postgres.log")';
  * operation running). Codes are 1–16, and a comparison on a missing field is
  * false in the Logging query language, so successful entries never match.
  * The scheduled export's failed Workflows executions are alerted on
- * separately (lib/metrics.ts, export-workflow-failures), which also covers
+ * separately (lib/monitoring, export-workflow-failures), which also covers
  * failures before the export call.
  */
 export const EXPORT_FAILURE_FILTER =

@@ -5,7 +5,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type { Severity } from "../lib/metrics";
+import type { Severity } from "../lib/monitoring";
 
 /** Arguments of {@link NotificationChannels}. */
 export interface NotificationChannelsArgs {

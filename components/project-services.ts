@@ -23,6 +23,7 @@ export const STACK_APIS = Object.freeze([
   "workflows.googleapis.com",
   "monitoring.googleapis.com",
   "logging.googleapis.com",
+  "redis.googleapis.com",
 ] as const);
 
 const API_NAME = /^[a-z][a-z0-9-]*\.googleapis\.com$/;

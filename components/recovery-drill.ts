@@ -28,16 +28,9 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { RTO_TARGET_MINUTES, describeFailures, recoveryTime, runDrillChecks, type CheckResult, type RowBounds } from "../lib/drill-checks";
-import { isConnectError, withConnection, type PgTarget } from "../lib/pg-connect";
-
-/**
- * Attempts to reach a clone that is unreachable or times out, and the wait
- * before the second (doubling after). A clone Cloud SQL has just reported
- * RUNNABLE can take a few seconds more to accept sessions on its private IP.
- */
-export const DRILL_CONNECT_ATTEMPTS = 3;
-export const DRILL_CONNECT_RETRY_MS = 2_000;
+import { RTO_TARGET_MINUTES, type CheckResult, type RowBounds } from "../lib/drill-checks";
+import type { PgTarget } from "../lib/pg-connect";
+import { DrillClock, DrillVerification } from "./drill-verification";
 
 /** The flag that enables pg_cron; off on the clone (file comment). */
 export const PG_CRON_FLAG = "cloudsql.enable_pg_cron";
@@ -66,115 +59,6 @@ export function drillTrigger(t: {
 }): string {
   const clone = [t.project, t.region, t.databaseVersion, t.encryptionKeyName, t.allocatedIpRange ?? ""].join("|");
   return `${t.source}@${t.pointInTime ?? "latest"}#${t.runId} ${clone}`;
-}
-
-/** Inputs of the clock resource. */
-interface ClockInputs {
-  /** Changes whenever a new clone is wanted (see {@link drillTrigger}), so the clock restarts with it. */
-  readonly trigger: string;
-}
-
-/** Records the instant the drill starts. */
-const clockProvider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: ClockInputs) {
-    return { id: `drill-${Date.now()}`, outs: { trigger: inputs.trigger, startedAt: new Date().toISOString() } };
-  },
-  async diff(_id: string, olds: ClockInputs, news: ClockInputs) {
-    const changed = olds.trigger !== news.trigger;
-    return { changes: changed, replaces: changed ? ["trigger"] : [], deleteBeforeReplace: true };
-  },
-};
-
-/** Inputs of the verification resource, as the provider receives them. */
-export interface VerificationInputs {
-  readonly cloneName: string;
-  readonly target: PgTarget;
-  readonly expectedLedgerHead: string;
-  readonly rowBounds: Record<string, RowBounds>;
-  readonly partitionedTables: string[];
-  readonly partitionMonthsAhead: number;
-  /** RFC3339 point in time recovered to; "" for the latest. */
-  readonly pointInTime: string;
-  /** When the clock started (RFC3339). */
-  readonly startedAt: string;
-  readonly targetMinutes: number;
-}
-
-/** Connects to the clone, runs the checks and measures the recovery time. Exported for tests. */
-export const verificationProvider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: VerificationInputs) {
-    const asOf = inputs.pointInTime ? new Date(inputs.pointInTime) : new Date(inputs.startedAt);
-    const check = () =>
-      withConnection(inputs.target, (client) =>
-        runDrillChecks(client, {
-          ledgerHead: inputs.expectedLedgerHead,
-          rowBounds: inputs.rowBounds,
-          partitionedTables: inputs.partitionedTables,
-          partitionMonthsAhead: inputs.partitionMonthsAhead,
-          asOf,
-        }),
-      );
-    let report: Awaited<ReturnType<typeof check>> | undefined;
-    for (let attempt = 1; report === undefined; attempt++) {
-      try {
-        report = await check();
-      } catch (err) {
-        const transient = isConnectError(err) && (err.kind === "unreachable" || err.kind === "timeout");
-        if (!transient || attempt >= DRILL_CONNECT_ATTEMPTS) throw err;
-        await new Promise((resolve) => setTimeout(resolve, DRILL_CONNECT_RETRY_MS * 2 ** (attempt - 1)));
-      }
-    }
-    if (!report.passed) {
-      throw new Error(
-        `recovery drill on clone ${inputs.cloneName} failed: ${describeFailures(report)}. ` +
-          "The clone is left in place for inspection; set lp-db:drillEnabled false to delete it.",
-      );
-    }
-    const checksPassedAt = new Date();
-    const measured = recoveryTime(new Date(inputs.startedAt), checksPassedAt, inputs.targetMinutes);
-    return {
-      id: `${inputs.cloneName}-verified`,
-      outs: {
-        cloneName: inputs.cloneName,
-        checks: report.checks,
-        startedAt: inputs.startedAt,
-        checksPassedAt: checksPassedAt.toISOString(),
-        recoveryMinutes: measured.minutes,
-        targetMinutes: inputs.targetMinutes,
-        withinTarget: measured.withinTarget,
-      },
-    };
-  },
-  async diff(_id: string, olds: { cloneName: string }, news: VerificationInputs) {
-    // Verify again only for a new clone; a re-run against the same clone would measure nothing.
-    const changed = olds.cloneName !== news.cloneName;
-    return { changes: changed, replaces: changed ? ["cloneName"] : [], deleteBeforeReplace: true };
-  },
-};
-
-/** Records when the drill started; replaced (restarted) whenever a new clone is wanted. */
-class DrillClock extends pulumi.dynamic.Resource {
-  declare readonly startedAt: pulumi.Output<string>;
-  constructor(name: string, trigger: pulumi.Input<string>, opts: pulumi.CustomResourceOptions) {
-    super(clockProvider, name, { trigger, startedAt: undefined }, opts, "backup", "DrillClock");
-  }
-}
-
-/** The verified outcome of one drill (`pulumi-nodejs:dynamic/backup:DrillVerification`). */
-class DrillVerification extends pulumi.dynamic.Resource {
-  declare readonly checks: pulumi.Output<CheckResult[]>;
-  declare readonly recoveryMinutes: pulumi.Output<number>;
-  declare readonly withinTarget: pulumi.Output<boolean>;
-  constructor(name: string, inputs: { [K in keyof VerificationInputs]: pulumi.Input<VerificationInputs[K]> }, opts: pulumi.CustomResourceOptions) {
-    super(
-      verificationProvider,
-      name,
-      { ...inputs, checks: undefined, checksPassedAt: undefined, recoveryMinutes: undefined, withinTarget: undefined },
-      opts,
-      "backup",
-      "DrillVerification",
-    );
-  }
 }
 
 /** Arguments of {@link RecoveryDrill}. */
@@ -364,74 +248,4 @@ export class RecoveryDrill extends pulumi.ComponentResource {
       checks: this.checks,
     });
   }
-}
-
-/** The settings that determine RPO and RTO, as a stack output. */
-export interface RecoveryObjectives {
-  /** Automated daily backup window start, "HH:MM" UTC. */
-  readonly backupStartTime: string;
-  /** Automated backups kept (one a day: the oldest restorable backup is this many days old). */
-  readonly retainedBackups: number;
-  /** Point-in-time recovery on: RPO is bounded by log archiving, not by the daily backup. */
-  readonly pointInTimeRecovery: boolean;
-  /** Days of transaction logs kept: how far back a point-in-time clone can go. */
-  readonly transactionLogRetentionDays: number;
-  /** Where automated backups are stored ("" = Cloud SQL's default multi-region). */
-  readonly backupLocation: string;
-  /** Logical exports: schedule, time zone and how long each is kept. */
-  readonly export: { readonly schedule: string; readonly timeZone: string; readonly retentionDays: number; readonly bucketLocation: string };
-  /** Worst-case data loss without PITR is one backup interval. */
-  readonly rpoWithoutPitrHours: number;
-  /** The recovery-time target the drill measures against. */
-  readonly rtoTargetMinutes: number;
-}
-
-/** Hours between automated backups (Cloud SQL takes one a day). Source: Cloud SQL "About backups". */
-export const BACKUP_INTERVAL_HOURS = 24;
-
-/**
- * The recovery objectives as the primary instance declares them (its
- * `settings.backupConfiguration`), not as the config asked: what the output
- * shows is what Cloud SQL is told to do.
- */
-export function recoveryObjectivesOf(
-  instanceSettings: pulumi.Input<gcp.types.output.sql.DatabaseInstanceSettings | undefined>,
-  exports: { readonly schedule: string; readonly timeZone: string; readonly retentionDays: number; readonly bucketLocation: string },
-): pulumi.Output<RecoveryObjectives> {
-  return pulumi.output(instanceSettings).apply((s) => {
-    const b = s?.backupConfiguration;
-    return recoveryObjectives(
-      {
-        startTime: b?.startTime ?? "",
-        retainedBackups: b?.backupRetentionSettings?.retainedBackups ?? 0,
-        pointInTimeRecovery: b?.enabled === true && b.pointInTimeRecoveryEnabled === true,
-        transactionLogRetentionDays: b?.transactionLogRetentionDays ?? 0,
-        location: b?.location || undefined,
-      },
-      exports,
-    );
-  });
-}
-
-/** Collects {@link RecoveryObjectives} from backup settings and the export settings. */
-export function recoveryObjectives(
-  backup: {
-    readonly startTime: string;
-    readonly retainedBackups: number;
-    readonly pointInTimeRecovery: boolean;
-    readonly transactionLogRetentionDays: number;
-    readonly location?: string;
-  },
-  exports: { readonly schedule: string; readonly timeZone: string; readonly retentionDays: number; readonly bucketLocation: string },
-): RecoveryObjectives {
-  return {
-    backupStartTime: backup.startTime,
-    retainedBackups: backup.retainedBackups,
-    pointInTimeRecovery: backup.pointInTimeRecovery,
-    transactionLogRetentionDays: backup.transactionLogRetentionDays,
-    backupLocation: backup.location ?? "",
-    export: { ...exports },
-    rpoWithoutPitrHours: BACKUP_INTERVAL_HOURS,
-    rtoTargetMinutes: RTO_TARGET_MINUTES,
-  };
 }

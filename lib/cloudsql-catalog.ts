@@ -32,6 +32,42 @@ export const DATABASE_VERSIONS: readonly DatabaseVersionInfo[] = Object.freeze([
   { id: "POSTGRES_18", major: 18, extendedSupportFrom: "2031-02-01" },
 ]);
 
+/**
+ * PostgreSQL majors the migrations are proven on: `npm test` applies and
+ * re-applies them on embedded PostgreSQL of each (test/harness/postgres.ts).
+ * Config and the policy pack refuse every other major.
+ */
+export const SUPPORTED_MAJORS = Object.freeze([14, 15, 16, 17, 18] as const);
+export type SupportedMajor = (typeof SUPPORTED_MAJORS)[number];
+/** The major the stacks run (Pulumi.yaml's default) and the full test suite runs on. */
+export const STACK_MAJOR: SupportedMajor = 18;
+
+/**
+ * Why a Cloud SQL version is refused, or undefined when it is supported. Majors
+ * below 14 are outside the test matrix, and Cloud SQL's standard support for
+ * every one of them has ended (DATABASE_VERSIONS).
+ */
+export function unsupportedVersionReason(id: string): string | undefined {
+  const info = databaseVersion(id);
+  if (!info) return `not a PostgreSQL version Cloud SQL offers; allowed: ${DATABASE_VERSIONS.map((v) => v.id).join(", ")}`;
+  if ((SUPPORTED_MAJORS as readonly number[]).includes(info.major)) return undefined;
+  return (
+    `PostgreSQL ${info.major} is not supported: the migrations are tested on PostgreSQL ` +
+    `${SUPPORTED_MAJORS[0]}–${SUPPORTED_MAJORS[SUPPORTED_MAJORS.length - 1]} only (embedded PostgreSQL of each in npm test), ` +
+    `and Cloud SQL's standard support for ${info.major} ended on ${dayBefore(info.extendedSupportFrom)}; ` +
+    `use one of ${supportedVersionIds().join(", ")}`
+  );
+}
+
+function dayBefore(isoDate: string): string {
+  return new Date(Date.parse(isoDate) - 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Cloud SQL ids of the supported majors. */
+export function supportedVersionIds(): string[] {
+  return DATABASE_VERSIONS.filter((v) => (SUPPORTED_MAJORS as readonly number[]).includes(v.major)).map((v) => v.id);
+}
+
 /** Looks a version up by its Cloud SQL id. */
 export function databaseVersion(id: string): DatabaseVersionInfo | undefined {
   return DATABASE_VERSIONS.find((v) => v.id === id);

@@ -103,6 +103,59 @@ export const PERFORMANCE_FLAGS: FlagSet = Object.freeze({
   jit: "off",
 });
 
+/**
+ * pgAudit session classes that log no statement data: DDL and role/privilege
+ * changes. `read`, `write`, `function`, `misc`, `misc_set` and `all` log the
+ * text of SELECT/INSERT/UPDATE/DELETE/COPY and function calls, literals included.
+ * Source: Cloud SQL "Audit for PostgreSQL using pgAudit"
+ * (https://cloud.google.com/sql/docs/postgres/pg-audit; pgaudit.log classes read,
+ * write, function, role, ddl, misc, misc_set, all, none) and pgAudit's README
+ * (https://github.com/pgaudit/pgaudit#pgauditlog).
+ */
+export const PGAUDIT_ALLOWED_CLASSES: readonly string[] = Object.freeze(["ddl", "role", "none"]);
+/** `log_statement` values that log no data-changing statements (`mod` and `all` log statement text, and bind parameters with the extended protocol; PostgreSQL "Error Reporting and Logging", log_statement). */
+export const LOG_STATEMENT_ALLOWED: readonly string[] = Object.freeze(["none", "ddl"]);
+
+/**
+ * Why a flag value would put personal data in the logs, lock out the IAM logins
+ * or run pg_cron's jobs outside the application database; undefined when it is
+ * fine. `databaseName` is the application database (pg_cron's home).
+ */
+export function personalDataFlagProblem(flag: string, value: string, databaseName: string): string | undefined {
+  const v = value.trim().toLowerCase();
+  const shown = `flag ${flag} = "${value}"`;
+  switch (flag) {
+    case "pgaudit.log": {
+      const logged = v.split(",").map((c) => c.trim()).filter((c) => c !== "" && !c.startsWith("-"));
+      const bad = logged.filter((c) => !PGAUDIT_ALLOWED_CLASSES.includes(c));
+      return bad.length
+        ? `${shown}: pgAudit class(es) ${bad.join(", ")}${bad.includes("all") ? " (all = read, write, function, role, ddl, misc, misc_set)" : ""} log the statement text of reads, writes or function calls, literals and all, which carries personal data into Cloud Logging; allowed classes: ${PGAUDIT_ALLOWED_CLASSES.join(", ")} (https://cloud.google.com/sql/docs/postgres/pg-audit)`
+        : undefined;
+    }
+    case "pgaudit.log_parameter":
+      return v === "off" ? undefined : `${shown}: pgAudit would log the parameters of every audited statement, and those carry personal data (e-mails, names); keep it off (https://github.com/pgaudit/pgaudit#pgauditlog_parameter)`;
+    case "log_statement":
+      return LOG_STATEMENT_ALLOWED.includes(v)
+        ? undefined
+        : `${shown}: PostgreSQL would log the statement text of every data change${v === "all" ? " and read" : ""}, bind parameters included, which carries personal data; log_statement must stay "ddl" (CIS GCP Foundation Benchmark 6.2.4)`;
+    case "cloudsql.iam_authentication":
+      return v === "on"
+        ? undefined
+        : `${shown}: the IAM database logins of lp-db:iamUsers could no longer sign in, so the applications would need password users instead; keep it on (https://cloud.google.com/sql/docs/postgres/iam-authentication)`;
+    case "cron.database_name":
+      return value === databaseName
+        ? undefined
+        : `${shown}: pg_cron would run its jobs in, and record their commands and output (cron.job_run_details) in, "${value}" instead of the application database "${databaseName}", where the partition maintenance jobs live; remove the override`;
+    default:
+      return undefined;
+  }
+}
+
+/** Every override in `overrides` that {@link personalDataFlagProblem} refuses, as messages. */
+export function flagOverrideProblems(overrides: FlagSet, databaseName: string): string[] {
+  return Object.entries(overrides).flatMap(([flag, value]) => personalDataFlagProblem(flag, value, databaseName) ?? []);
+}
+
 /** Raised when a flag set or an override breaks a rule; the message names the flag. */
 export class DatabaseFlagError extends Error {
   constructor(message: string) {
@@ -136,7 +189,8 @@ export interface FlagInputs {
 /**
  * The effective flags of one instance: the named set, sized for the tier, with
  * overrides merged on top. Throws {@link DatabaseFlagError} when an override would
- * weaken a CIS flag or set max_connections outside what Cloud SQL or replication allows.
+ * put personal data in the logs ({@link personalDataFlagProblem}), weaken a CIS flag
+ * or set max_connections outside what Cloud SQL or replication allows.
  */
 export function resolveFlags(inputs: FlagInputs): FlagSet {
   const sized = maxConnectionsForTier(inputs.tier);
@@ -149,6 +203,8 @@ export function resolveFlags(inputs: FlagInputs): FlagSet {
     max_connections: String(Math.max(sized, inputs.primaryMaxConnections ?? 0)),
   };
   const merged: Record<string, string> = { ...base, ...inputs.overrides, ...inputs.instanceOverrides };
+  const unsafe = flagOverrideProblems(merged, inputs.databaseName);
+  if (unsafe.length > 0) throw new DatabaseFlagError(unsafe.join("; "));
   for (const [flag, required] of Object.entries(CIS_FLAGS)) {
     if (merged[flag] !== required) {
       throw new DatabaseFlagError(`flag ${flag} must stay "${required}" (CIS GCP Foundation Benchmark 6.2); an override sets "${merged[flag]}"`);

@@ -1,5 +1,5 @@
 /**
- * Google Cloud and CIS limits that config.ts checks while parsing a stack and
+ * Google Cloud and CIS limits that config/ checks while parsing a stack and
  * the components check again on their args: one number each, so the two
  * checks cannot disagree.
  */

@@ -66,6 +66,19 @@ const COMPUTED: Record<string, OutputFactory> = {
       pscServiceAttachmentLink: "",
     };
   },
+  "gcp:redis/instance:Instance": (a, c) => {
+    const hasReadReplicas = a.inputs.readReplicasMode === "READ_REPLICAS_ENABLED";
+    return {
+      name: a.inputs.name ?? a.name,
+      host: mockIp(a.name),
+      port: 6378,
+      readEndpoint: hasReadReplicas ? mockIp(`${a.name}-read`) : "",
+      readEndpointPort: hasReadReplicas ? 6378 : 0,
+      authString: "mock-auth-string",
+      serverCaCerts: [{ cert: `-----BEGIN CERTIFICATE-----\nMOCK-${a.name}-redis-ca\n-----END CERTIFICATE-----\n`, sha1Fingerprint: "00" }],
+      currentLocationId: `${(a.inputs.region as string | undefined) ?? c.region}-a`,
+    };
+  },
   "gcp:projects/serviceIdentity:ServiceIdentity": (a) => ({
     email: `service-123456789@gcp-sa-${String(a.inputs.service).split(".")[0]}.iam.gserviceaccount.com`,
     member: `serviceAccount:service-123456789@gcp-sa-${String(a.inputs.service).split(".")[0]}.iam.gserviceaccount.com`,

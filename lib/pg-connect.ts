@@ -108,7 +108,10 @@ export function isLoopback(host: string): boolean {
   return net.isIPv4(h) && h.startsWith("127.");
 }
 
-/** Replaces every secret (raw and URL-encoded) and any `user:password@` URL credential in `text`. */
+/** Anything that starts like a URL (`scheme://`), up to whitespace or a quote. */
+const URL_TOKEN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>]+/gi;
+
+/** Replaces every secret (raw and URL-encoded) and the password of anything that looks like a URL in `text`. */
 export function scrub(text: string, secrets: readonly (string | undefined)[] = []): string {
   let out = text;
   for (const secret of secrets) {
@@ -116,7 +119,15 @@ export function scrub(text: string, secrets: readonly (string | undefined)[] = [
     for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join(REDACTED);
   }
   return out
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)[^@\s/]+@/gi, `$1${REDACTED}@`)
+    .replace(URL_TOKEN, (url) => {
+      // Userinfo ends at the LAST "@" (WHATWG URL parsing does the same), so a password holding "@", "/", ":" or "#" goes whole.
+      const at = url.lastIndexOf("@");
+      if (at < 0) return url;
+      const scheme = url.indexOf("://") + 3;
+      const userinfo = url.slice(scheme, at);
+      const colon = userinfo.indexOf(":");
+      return colon < 0 ? url : `${url.slice(0, scheme)}${userinfo.slice(0, colon)}:${REDACTED}${url.slice(at)}`;
+    })
     .replace(/(\bpassword\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, `$1${REDACTED}`);
 }
 

@@ -4,6 +4,20 @@
 -- user (Cloud SQL's postgres-like user, CREATEROLE but not superuser) becomes
 -- a member of it with SET so later migrations run as lp_owner.
 --
+-- Role membership differs between majors, so it is branched on
+-- server_version_num (the same privileges result on 14–18):
+--   16+  a CREATEROLE creator gets only ADMIN OPTION on a role it creates
+--        (createrole_self_grant adds SET/INHERIT), may grant only roles it
+--        holds ADMIN on, and membership carries separate INHERIT and SET
+--        options (GRANT ... WITH INHERIT TRUE, SET TRUE; pg_has_role 'SET').
+--   ≤15  CREATEROLE alone may grant any non-superuser role, the creator gets no
+--        membership, and a membership always allows SET ROLE and inherits
+--        (the migration user has INHERIT): a plain GRANT is the equivalent.
+--        createrole_self_grant, 'SET' and the WITH options do not exist there.
+-- Either way the migration user ends up able to SET ROLE lp_owner and use its
+-- privileges, able to grant the three group roles to logins, and without the
+-- group roles' own privileges.
+--
 -- Per-role limits (documented settings, not magic numbers):
 --   lp_app_rw        statement_timeout 15s  (web requests; the slowest hot path is ~1s)
 --                    idle_in_transaction_session_timeout 30s, connection limit 500
@@ -29,12 +43,15 @@ SET statement_timeout = '1min';
 DO $$
 DECLARE
   r text;
+  v_pg16 constant boolean := current_setting('server_version_num')::int >= 160000;
 BEGIN
   FOREACH r IN ARRAY ARRAY['lp_owner', 'lp_app_rw', 'lp_analytics_ro', 'lp_backup_ro'] LOOP
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-      -- PostgreSQL 16+ gives a CREATEROLE creator only ADMIN on the new role;
-      -- for lp_owner it also needs SET and INHERIT to create objects as it.
-      PERFORM set_config('createrole_self_grant', CASE WHEN r = 'lp_owner' THEN 'set, inherit' ELSE '' END, true);
+      IF v_pg16 THEN
+        -- 16+: the creator gets ADMIN on the new role; for lp_owner also SET
+        -- and INHERIT, to create objects as it.
+        PERFORM set_config('createrole_self_grant', CASE WHEN r = 'lp_owner' THEN 'set, inherit' ELSE '' END, true);
+      END IF;
       BEGIN
         EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
       EXCEPTION WHEN duplicate_object OR unique_violation THEN
@@ -42,8 +59,14 @@ BEGIN
       END;
     END IF;
   END LOOP;
-  IF NOT pg_has_role(current_user, 'lp_owner', 'SET') THEN
-    EXECUTE format('GRANT lp_owner TO %I WITH INHERIT TRUE, SET TRUE', current_user);
+  IF v_pg16 THEN
+    IF NOT pg_has_role(current_user, 'lp_owner', 'SET') THEN
+      EXECUTE format('GRANT lp_owner TO %I WITH INHERIT TRUE, SET TRUE', current_user);
+    END IF;
+  -- ≤15: 'USAGE' means a membership whose privileges are inherited, which
+  -- also allows SET ROLE.
+  ELSIF NOT pg_has_role(current_user, 'lp_owner', 'USAGE') THEN
+    EXECUTE format('GRANT lp_owner TO %I', current_user);
   END IF;
 END
 $$;
@@ -65,12 +88,16 @@ GRANT USAGE, CREATE ON SCHEMA public TO lp_owner;
 CREATE SCHEMA IF NOT EXISTS lp_ops AUTHORIZATION lp_owner;
 SET ROLE lp_owner;
 
--- Sessions holding a lock on p_table, its sequences or its partitions, oldest
--- transaction first, for error messages: pid, application_name and the locks
--- held, plus query start and state where this role may see them (other
--- users' sessions need pg_read_all_stats; the engine adds them as the
--- session user, lib/migrate/blockers.ts).
-CREATE OR REPLACE FUNCTION lp_ops.lock_holders(p_table regclass)
+-- Sessions holding a lock on p_table, its sequences or its partitions that
+-- conflicts with p_mode (the lock the step asks for), oldest transaction
+-- first, for error messages: pid, application_name and the locks held, plus
+-- query start and state where this role may see them (other users' sessions
+-- need pg_read_all_stats; the engine adds them as the session user,
+-- lib/migrate/blockers.ts). Only conflicting holders are named, so a long
+-- read (ACCESS SHARE) is never blamed for a step that asks for SHARE UPDATE
+-- EXCLUSIVE; conflicts per "Conflicting Lock Modes",
+-- https://www.postgresql.org/docs/current/explicit-locking.html#TABLE-LOCK-COMPATIBILITY
+CREATE OR REPLACE FUNCTION lp_ops.lock_holders(p_table regclass, p_mode text DEFAULT 'AccessExclusiveLock')
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -86,15 +113,20 @@ AS $$
                            string_agg(DISTINCT format('%s on %s', l.mode, l.relation::regclass), ', ')) AS locks
       FROM pg_locks l JOIN rels ON rels.rel = l.relation
      WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+       AND l.mode = ANY (CASE p_mode
+             WHEN 'ShareUpdateExclusiveLock' THEN ARRAY['ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']
+             WHEN 'ShareLock' THEN ARRAY['RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']
+             ELSE ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock',
+                        'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'] END)
      GROUP BY l.pid
   )
   SELECT coalesce(string_agg(format('pid %s (application_name %s, holds %s%s)', h.pid, coalesce(nullif(a.application_name, ''), '""'), h.locks,
                                     CASE WHEN a.query_start IS NULL THEN '' ELSE format(', query started %s, state %s', a.query_start, a.state) END),
                              '; ' ORDER BY a.xact_start NULLS LAST, h.pid),
-                  'no session holds a lock on it now')
+                  'no session holds a conflicting lock on it now')
     FROM holders h LEFT JOIN pg_stat_activity a ON a.pid = h.pid
 $$;
-REVOKE ALL ON FUNCTION lp_ops.lock_holders(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lp_ops.lock_holders(regclass, text) FROM PUBLIC;
 
 -- The one lock-retry primitive, after GitLab's with_lock_retries
 -- (lib/gitlab/database/migrations/lock_retries_helpers.rb,
@@ -111,9 +143,13 @@ REVOKE ALL ON FUNCTION lp_ops.lock_holders(regclass) FROM PUBLIC;
 -- Locks the caller's transaction took before the call stay held across the
 -- retries, so take one table's lock per transaction (0002 commits after each).
 -- Defaults: lp.lock_retry_timeout_ms (100) and lp.lock_retry_total_ms (30000).
+-- p_lock_mode is the weakest lock the statements take on p_table (ACCESS
+-- EXCLUSIVE unless said otherwise); the error names only sessions whose locks
+-- conflict with it.
 -- The statements run with this function's search_path: schema-qualify names.
 CREATE OR REPLACE FUNCTION lp_ops.with_lock_retries(p_what text, p_table regclass, p_statements text[],
-                                                    p_lock_timeout_ms integer DEFAULT NULL, p_total_ms integer DEFAULT NULL)
+                                                    p_lock_timeout_ms integer DEFAULT NULL, p_total_ms integer DEFAULT NULL,
+                                                    p_lock_mode text DEFAULT 'AccessExclusiveLock')
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -128,6 +164,10 @@ DECLARE
   v_sql text;
   v_holders text;
 BEGIN
+  IF p_lock_mode NOT IN ('AccessExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock') THEN
+    RAISE EXCEPTION 'with_lock_retries: lock mode % is not one of AccessExclusiveLock, ShareUpdateExclusiveLock, ShareLock', p_lock_mode
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   LOOP
     v_attempt := v_attempt + 1;
     BEGIN
@@ -141,7 +181,7 @@ BEGIN
     EXCEPTION WHEN lock_not_available THEN
       NULL; -- rolled back: nothing of this attempt is held any more
     END;
-    v_holders := lp_ops.lock_holders(p_table);
+    v_holders := lp_ops.lock_holders(p_table, p_lock_mode);
     IF extract(epoch FROM clock_timestamp() - v_started) * 1000 + v_pause_ms > v_total_ms THEN
       RAISE EXCEPTION '%: could not lock % within % ms (% attempts, lock_timeout % ms each); blocked by %',
         p_what, p_table, v_total_ms, v_attempt, v_lock_ms, v_holders
@@ -154,7 +194,7 @@ BEGIN
   END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION lp_ops.with_lock_retries(text, regclass, text[], integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lp_ops.with_lock_retries(text, regclass, text[], integer, integer, text) FROM PUBLIC;
 RESET ROLE;
 
 -- Hand every existing table (and, with it, its owned sequences) to lp_owner,
@@ -180,6 +220,21 @@ $$;
 -- Nobody but the schema owner creates objects in public (PostgreSQL 15+ default;
 -- explicit for databases created on older majors and upgraded).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- Both statements above only warn when the migration user may not grant on
+-- public. On 15+ public belongs to pg_database_owner, which the owner of the
+-- database (Cloud SQL's cloudsqlsuperuser) is; on 14 it belongs to whoever owns
+-- it in template1, and PUBLIC may create in it by default. Refuse to go on with
+-- a schema anyone may create objects in.
+DO $$
+DECLARE
+  v_owner constant text := (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public');
+BEGIN
+  IF has_schema_privilege('public', 'public', 'CREATE') OR NOT has_schema_privilege('lp_owner', 'public', 'USAGE, CREATE') THEN
+    RAISE EXCEPTION 'schema public is owned by %, and % cannot change its privileges (PUBLIC must lose CREATE, lp_owner needs USAGE and CREATE). As % or a superuser run: ALTER SCHEMA public OWNER TO pg_database_owner (as PostgreSQL 15+ has it), or REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE, CREATE ON SCHEMA public TO lp_owner; then apply again',
+      v_owner, current_user, v_owner;
+  END IF;
+END
+$$;
 GRANT USAGE ON SCHEMA public TO lp_app_rw, lp_analytics_ro, lp_backup_ro;
 
 -- Application: DML, no DDL (no TRUNCATE, REFERENCES or TRIGGER either).

@@ -146,11 +146,35 @@ DECLARE
   v_cutoff timestamptz;
   v_name text;
   v_reason text;
+  v_cutover timestamptz;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('lp_ops.maintain_partitions'));
   FOR s IN SELECT * FROM lp_ops.partition_settings ORDER BY parent_table LOOP
     v_parent := to_regclass(format('public.%I', s.parent_table));
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = v_parent) IS DISTINCT FROM 'p' THEN
+      -- A conversion whose session died before it could clean up leaves its
+      -- bound (convert_to_monthly_partitions' CHECK (<column> < cutover)),
+      -- which rejects every write from the cutover on. A running conversion
+      -- always has its cutover at least a month ahead (it picks the start of
+      -- the month after next and replaces an earlier one), so a bound whose
+      -- cutover is less than a week away (by the server's clock) is left
+      -- over: remove it. Maintenance runs daily and on every up, so that
+      -- happens days before it could reject a write; failing to is an error.
+      -- The cutover is read from the bound itself: CHECK ((<column> < '<cutover>'::timestamp with time zone)).
+      SELECT substring(pg_get_constraintdef(k.oid) FROM '''([^'']+)''::timestamp with time zone')::timestamptz INTO v_cutover
+        FROM pg_constraint k WHERE k.conrelid = v_parent AND k.conname = s.parent_table || '_history_bound';
+      IF v_cutover < now() + interval '7 days' THEN
+        PERFORM lp_ops.with_lock_retries(
+          format('partition maintenance (remove the bound %s_history_bound left by a stopped conversion; it rejects rows dated from %s)',
+                 s.parent_table, to_char(v_cutover, 'YYYY-MM-DD HH24:MI "UTC"')),
+          v_parent, ARRAY[format('ALTER TABLE public.%I DROP CONSTRAINT IF EXISTS %I', s.parent_table, s.parent_table || '_history_bound')]);
+        RAISE WARNING 'maintain_partitions: removed %_history_bound from public.%, left by a partition conversion that stopped; it would have rejected rows dated from %',
+          s.parent_table, s.parent_table, to_char(v_cutover, 'YYYY-MM-DD HH24:MI "UTC"');
+        action := 'bound removed';
+        partition_name := s.parent_table || '_history_bound';
+        detail := format('left by a stopped conversion; cutover %s', to_char(v_cutover, 'YYYY-MM-DD HH24:MI "UTC"'));
+        RETURN NEXT;
+      END IF;
       RAISE NOTICE 'maintain_partitions: public.% is not partitioned (yet); skipped', s.parent_table;
       CONTINUE;
     END IF;
@@ -167,7 +191,8 @@ BEGIN
       -- the parent's table-specific ones (lp_analytics_ro on analytics_events).
       PERFORM lp_ops.copy_table_grants(s.parent_table, v_name);
       PERFORM lp_ops.with_lock_retries(format('partition maintenance (create %s)', v_name), v_parent,
-        ARRAY[format('ALTER TABLE public.%I ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)', s.parent_table, v_name, v_month, v_next)]);
+        ARRAY[format('ALTER TABLE public.%I ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)', s.parent_table, v_name, v_month, v_next)],
+        p_lock_mode => 'ShareUpdateExclusiveLock');
       action := 'created';
       partition_name := v_name;
       detail := NULL;

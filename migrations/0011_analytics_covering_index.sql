@@ -56,7 +56,8 @@ SET ROLE lp_owner;
 -- not supported there. The partitions' indexes follow online.
 SELECT lp_ops.with_lock_retries('0011 parent index', 'public.analytics_events', ARRAY[
   'CREATE INDEX IF NOT EXISTS analytics_events_course_occurred_cov_idx
-     ON ONLY public.analytics_events (course_id, occurred_at) INCLUDE (user_id, event_type)']);
+     ON ONLY public.analytics_events (course_id, occurred_at) INCLUDE (user_id, event_type)'],
+  p_lock_mode => 'ShareLock');
 
 -- 2. The history partition online; the wait for older transactions at the
 -- start and end of the build blocks no one, so it gets 0004's bound.
@@ -94,7 +95,8 @@ BEGIN
     END IF;
     PERFORM lp_ops.with_lock_retries(format('0011 index on %s', p.part), p.oid::regclass, ARRAY[
       format('CREATE INDEX IF NOT EXISTS %I ON public.%I (course_id, occurred_at) INCLUDE (user_id, event_type)', v_idx, p.part),
-      format('ALTER INDEX public.analytics_events_course_occurred_cov_idx ATTACH PARTITION public.%I', v_idx)]);
+      format('ALTER INDEX public.analytics_events_course_occurred_cov_idx ATTACH PARTITION public.%I', v_idx)],
+      p_lock_mode => 'ShareLock');
     -- One partition per transaction: its SHARE lock ends here, not with the last partition's.
     COMMIT;
   END LOOP;

@@ -98,6 +98,8 @@ const compliantInstance = {
       ["log_min_error_statement", "error"],
       ["log_min_duration_statement", "-1"],
       ["log_error_verbosity", "default"],
+      ["cloudsql.iam_authentication", "on"],
+      ["pgaudit.log", "ddl,role"],
     ].map(([n, value]) => ({ name: n, value })),
     maintenanceWindow: { day: 7, hour: 7 },
     insightsConfig: { queryInsightsEnabled: true },

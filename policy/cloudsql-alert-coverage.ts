@@ -5,17 +5,13 @@
  * from the instance's outputs.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { REQUIRED_SIGNALS, requiredAlertMetrics } from "../lib/monitoring";
 import { TYPES, describeResource, isRecoveryDrillClone, isReplica, read, transitiveDependencies } from "./common";
 
-/** Metrics every instance must alert on (instance down, CPU, memory, disk). Source: Cloud SQL "Metrics" (cloudsql.googleapis.com). */
-export const DEFAULT_INSTANCE_METRICS: readonly string[] = Object.freeze([
-  "cloudsql.googleapis.com/database/up",
-  "cloudsql.googleapis.com/database/cpu/utilization",
-  "cloudsql.googleapis.com/database/memory/utilization",
-  "cloudsql.googleapis.com/database/disk/utilization",
-]);
+/** Metrics every instance must alert on (instance down, CPU, memory, disk): the monitoring catalog's required signals. */
+export const DEFAULT_INSTANCE_METRICS: readonly string[] = Object.freeze(requiredAlertMetrics(REQUIRED_SIGNALS.everyInstance));
 /** Metrics every replica must also alert on (replication lag, seconds). */
-export const DEFAULT_REPLICA_METRICS: readonly string[] = Object.freeze(["cloudsql.googleapis.com/database/replication/replica_lag"]);
+export const DEFAULT_REPLICA_METRICS: readonly string[] = Object.freeze(requiredAlertMetrics(REQUIRED_SIGNALS.replicasAlso));
 
 export interface AlertCoverageConfig {
   readonly instanceMetrics: readonly string[];

@@ -3,7 +3,8 @@
  * (v3.0.0, section 6.2), with the values both CIS and checkov accept.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { TYPES, isPostgres, itemsKnown, readKnown } from "./common";
+import { TYPES, isPostgres } from "./common";
+import { flagsOf } from "./flags";
 
 /**
  * Flag → accepted values (lowercase). Where CIS and checkov differ, the
@@ -41,14 +42,9 @@ export const cloudsqlCisFlags: ResourceValidationPolicy = {
     ". lib/database-flags.ts holds the stack's named set (CIS_FLAGS); do not override these flags in lp-db:databaseFlags or a replica's flag.<name>.",
   validateResource: (args, reportViolation) => {
     if (args.type !== TYPES.sqlInstance || !isPostgres(args.props)) return;
-    const flags = new Map<string, string>();
-    for (const flag of itemsKnown(args.props, "settings", "databaseFlags")) {
-      const name = readKnown(flag, "name");
-      const value = readKnown(flag, "value");
-      if (typeof name === "string") flags.set(name, String(value).toLowerCase());
-    }
+    const flags = flagsOf(args.props);
     for (const [flag, accepted] of Object.entries(CIS_POSTGRES_FLAGS)) {
-      const value = flags.get(flag);
+      const value = flags.get(flag)?.toLowerCase();
       if (value === undefined) {
         reportViolation(`database flag ${flag} is not set: set it to ${accepted.join(" or ")}.`);
       } else if (!accepted.includes(value)) {

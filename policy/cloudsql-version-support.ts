@@ -1,6 +1,6 @@
-/** Only PostgreSQL majors still in Cloud SQL's standard support. */
+/** Only PostgreSQL majors the migrations are proven on (as config) and still in Cloud SQL's standard support. */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { DATABASE_VERSIONS, databaseVersion, inStandardSupport } from "../lib/cloudsql-catalog";
+import { DATABASE_VERSIONS, SUPPORTED_MAJORS, databaseVersion, inStandardSupport, unsupportedVersionReason } from "../lib/cloudsql-catalog";
 import { TYPES, isPostgres, readKnown } from "./common";
 
 export interface VersionSupportConfig {
@@ -10,7 +10,8 @@ export interface VersionSupportConfig {
 
 export const cloudsqlVersionSupport: ResourceValidationPolicy = {
   name: "cloudsql-version-support",
-  description: "Cloud SQL PostgreSQL instances run a major version still in standard support (not extended support).",
+  description:
+    "Cloud SQL PostgreSQL instances run a major the migrations are tested on (PostgreSQL 14–18, as config accepts) that is still in standard support (not extended support).",
   enforcementLevel: "mandatory",
   severity: "medium",
   configSchema: {
@@ -26,9 +27,14 @@ export const cloudsqlVersionSupport: ResourceValidationPolicy = {
     const { asOf } = args.getConfig<VersionSupportConfig>();
     const on = asOf ? new Date(`${asOf}T00:00:00Z`) : new Date();
     const id = readKnown(args.props, "databaseVersion") as string;
+    const unsupported = unsupportedVersionReason(id);
+    if (unsupported && databaseVersion(id)) {
+      reportViolation(`${id}: ${unsupported}.`);
+      return;
+    }
     if (inStandardSupport(id, on)) return;
     const info = databaseVersion(id);
-    const supported = DATABASE_VERSIONS.filter((v) => inStandardSupport(v.id, on)).map((v) => v.id);
+    const supported = DATABASE_VERSIONS.filter((v) => inStandardSupport(v.id, on) && (SUPPORTED_MAJORS as readonly number[]).includes(v.major)).map((v) => v.id);
     reportViolation(
       info
         ? `${id} has been in extended support (paid, time-limited) since ${info.extendedSupportFrom}; use one of ${supported.join(", ")}.`

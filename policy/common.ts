@@ -16,6 +16,7 @@ export const TYPES = Object.freeze({
   cryptoKey: "gcp:kms/cryptoKey:CryptoKey",
   secret: "gcp:secretmanager/secret:Secret",
   alertPolicy: "gcp:monitoring/alertPolicy:AlertPolicy",
+  redisInstance: "gcp:redis/instance:Instance",
   randomPassword: "random:index/randomPassword:RandomPassword",
   /** What `pulumi.dynamic.Resource` registers as unless its subclass passes a custom type. */
   dynamicResource: "pulumi-nodejs:dynamic:Resource",
@@ -144,7 +145,7 @@ export const ENVIRONMENT_SCHEMA = Object.freeze({
   environment: {
     type: "string" as const,
     enum: ["prod", "staging"],
-    description: "The stack's environment. When unset, the resource's `environment` label (config.ts adds it to every resource) decides.",
+    description: "The stack's environment. When unset, the resource's `environment` label (config/ adds it to every resource) decides.",
   },
 });
 

@@ -2,7 +2,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { PENDING, labelPath, labelsOf, read } from "./common";
 
-/** Labels config.ts puts on every resource. */
+/** Labels config/ puts on every resource. */
 export const DEFAULT_REQUIRED_LABELS: readonly string[] = Object.freeze(["environment", "managed-by"]);
 
 export interface LabelsConfig {

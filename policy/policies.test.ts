@@ -47,7 +47,13 @@ function instance(name: string, replicaOf?: string): Inputs {
       backupConfiguration: replicaOf
         ? { enabled: false }
         : { enabled: true, pointInTimeRecoveryEnabled: true, transactionLogRetentionDays: 7, backupRetentionSettings: { retainedBackups: 30 } },
-      databaseFlags: Object.entries(CIS_POSTGRES_FLAGS).map(([flag, values]) => ({ name: flag, value: values[0] })),
+      databaseFlags: [
+        ...Object.entries(CIS_POSTGRES_FLAGS).map(([flag, values]) => ({ name: flag, value: values[0] })),
+        { name: "pgaudit.log", value: "ddl,role" },
+        { name: "cloudsql.iam_authentication", value: "on" },
+        { name: "cloudsql.enable_pg_cron", value: "on" },
+        { name: "cron.database_name", value: "learning_platform" },
+      ],
       maintenanceWindow: { day: 7, hour: 7 },
       insightsConfig: { queryInsightsEnabled: true },
     },
@@ -104,9 +110,25 @@ function goodStack(): RecordedResource[] {
       retentionPolicy: { retentionPeriod: 3_024_000, isLocked: true },
     }),
     rec(TYPES.cryptoKey, "key", { keyRing: "projects/p/locations/us-central1/keyRings/r", rotationPeriod: "7776000s", labels: LABELS }, { protect: true }),
+    rec(TYPES.redisInstance, "cache", {
+      name: "lp-prod-cache",
+      authEnabled: true,
+      transitEncryptionMode: "SERVER_AUTHENTICATION",
+      customerManagedKey: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k",
+      connectMode: "PRIVATE_SERVICE_ACCESS",
+      authorizedNetwork: "projects/p/global/networks/lp-prod-vpc",
+      labels: LABELS,
+    }),
     rec(TYPES.secret, "migrator-secret", { secretId: "lp-migrator-password", labels: LABELS, replication: { auto: {} } }),
     rec("gcp:storage/bucketIAMMember:BucketIAMMember", "exporter", { bucket: "b", role: "roles/storage.objectCreator", member: "serviceAccount:sa@p.iam.gserviceaccount.com" }),
   ];
+}
+
+/** Sets (or, with undefined, removes) one database flag of an instance's inputs. */
+function setFlag(i: Inputs, flag: string, value: string | undefined): void {
+  const settings = i.settings as { databaseFlags: { name: string; value: string }[] };
+  settings.databaseFlags = settings.databaseFlags.filter((f) => f.name !== flag);
+  if (value !== undefined) settings.databaseFlags.push({ name: flag, value });
 }
 
 /** Applies `edit` to the inputs of the named resource in a fresh good stack. */
@@ -171,7 +193,23 @@ const FAULTS: [string, string, (i: Inputs) => Partial<RecordedResource> | void, 
   ["cloudsql-prod-protection", "replica", (i) => set(i, "settings.deletionProtectionEnabled", false), /deletionProtectionEnabled is not true/],
   ["cloudsql-prod-protection", "primary", (i) => set(i, "deletionProtection", false), /deletionProtection is false/],
   ["cloudsql-cis-flags", "primary", (i) => set(i, "settings.databaseFlags", []), /cloudsql\.enable_pgaudit is not set/],
-  ["cloudsql-version-support", "primary", (i) => set(i, "databaseVersion", "POSTGRES_12"), /POSTGRES_12 has been in extended support .* since 2025-02-01/],
+  ["cloudsql-version-support", "primary", (i) => set(i, "databaseVersion", "POSTGRES_12"), /POSTGRES_12: PostgreSQL 12 is not supported: the migrations are tested on PostgreSQL 14–18 only/],
+  ["cloudsql-version-support", "primary", (i) => set(i, "databaseVersion", "POSTGRES_13"), /POSTGRES_13: PostgreSQL 13 is not supported: .*use one of POSTGRES_14, .*POSTGRES_18/],
+  ["cloudsql-pgaudit-scope", "primary", (i) => setFlag(i, "pgaudit.log", "all"), /pgaudit\.log is "all": class\(es\) all log statement text/],
+  ["cloudsql-pgaudit-scope", "replica", (i) => setFlag(i, "pgaudit.log", "ddl,read,-misc"), /class\(es\) read log statement text/],
+  ["cloudsql-pgaudit-scope", "replica", (i) => setFlag(i, "pgaudit.log_parameter", "on"), /pgaudit\.log_parameter is "on": .* must be off/],
+  ["cloudsql-iam-authentication", "primary", (i) => setFlag(i, "cloudsql.iam_authentication", "off"), /cloudsql\.iam_authentication is "off": it must be on/],
+  ["cloudsql-iam-authentication", "replica", (i) => setFlag(i, "cloudsql.iam_authentication", undefined), /cloudsql\.iam_authentication is not set/],
+  ["cloudsql-cron-database", "primary", (i) => setFlag(i, "cron.database_name", "postgres"), /"primary": database flag cron\.database_name is "postgres", which is not a database this stack creates on lp-prod \(learning_platform\)/],
+  ["cloudsql-cron-database", "replica", (i) => setFlag(i, "cron.database_name", "postgres"), /"replica": database flag cron\.database_name is "postgres".* on lp-prod/],
+  ["cloudsql-cis-flags", "replica", (i) => setFlag(i, "log_statement", "mod"), /log_statement is "mod": it must be ddl/],
+  ["memorystore-auth", "cache", (i) => set(i, "authEnabled", false), /authEnabled is false/],
+  ["memorystore-auth", "cache", (i) => set(i, "authEnabled", undefined), /authEnabled is null/],
+  ["memorystore-transit-encryption", "cache", (i) => set(i, "transitEncryptionMode", "DISABLED"), /transitEncryptionMode is "DISABLED"/],
+  ["memorystore-cmek", "cache", (i) => set(i, "customerManagedKey", undefined), /customerManagedKey is not set/],
+  ["memorystore-private", "cache", (i) => set(i, "connectMode", "DIRECT_PEERING"), /connectMode is "DIRECT_PEERING"/],
+  ["memorystore-private", "cache", (i) => set(i, "authorizedNetwork", "projects/p/global/networks/default"), /the default network is open/],
+  ["memorystore-private", "cache", (i) => set(i, "authorizedNetwork", undefined), /authorizedNetwork is not set/],
   ["bucket-cmek", "backups", (i) => set(i, "encryption", undefined), /defaultKmsKeyName is not set/],
   ["bucket-public-access-prevention", "backups", (i) => set(i, "publicAccessPrevention", "inherited"), /publicAccessPrevention is "inherited"/],
   ["bucket-uniform-access", "backups", (i) => set(i, "uniformBucketLevelAccess", false), /uniformBucketLevelAccess is not true/],

@@ -12,6 +12,13 @@ import { cloudsqlAlertCoverage } from "./cloudsql-alert-coverage";
 import { cloudsqlBackups } from "./cloudsql-backups";
 import { cloudsqlCisFlags } from "./cloudsql-cis-flags";
 import { cloudsqlCmek } from "./cloudsql-cmek";
+import { cloudsqlCronDatabase } from "./cloudsql-cron-database";
+import { cloudsqlIamAuthentication } from "./cloudsql-iam-authentication";
+import { cloudsqlPgauditScope } from "./cloudsql-pgaudit-scope";
+import { memorystoreAuth } from "./memorystore-auth";
+import { memorystoreCmek } from "./memorystore-cmek";
+import { memorystorePrivate } from "./memorystore-private";
+import { memorystoreTransitEncryption } from "./memorystore-transit-encryption";
 import { cloudsqlMaintenanceWindow } from "./cloudsql-maintenance-window";
 import { cloudsqlMigrations } from "./cloudsql-migrations";
 import { cloudsqlNoPublicIp } from "./cloudsql-no-public-ip";
@@ -43,8 +50,14 @@ export const policies: readonly PackPolicy[] = Object.freeze([
   cloudsqlBackups,
   cloudsqlProdProtection,
   cloudsqlCisFlags,
+  cloudsqlPgauditScope,
+  cloudsqlIamAuthentication,
   cloudsqlVersionSupport,
   // Cloud Storage
+  memorystoreAuth,
+  memorystoreTransitEncryption,
+  memorystoreCmek,
+  memorystorePrivate,
   bucketCmek,
   bucketPublicAccessPrevention,
   bucketUniformAccess,
@@ -64,4 +77,5 @@ export const policies: readonly PackPolicy[] = Object.freeze([
   // Stack-level
   cloudsqlAlertCoverage,
   cloudsqlMigrations,
+  cloudsqlCronDatabase,
 ]);

@@ -19,7 +19,8 @@ import { spawnSync } from "child_process";
 import { Client } from "pg";
 import { parseStackConfig } from "../config";
 import { iamLoginName } from "../components/database-users";
-import { schemaMigrationsProvider, type SchemaMigrationsInputs, type SchemaMigrationsOutputs } from "../components/schema-migrations";
+import { schemaMigrationsProvider } from "../components/schema-migrations";
+import type { SchemaMigrationsInputs, SchemaMigrationsOutputs } from "../lib/migrate/inputs";
 import { loadMigrations } from "../lib/migrate/files";
 import { listStacks, loadStackValues, ROOT } from "../lib/mock-runtime";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../test/harness/postgres";
@@ -128,6 +129,7 @@ async function applyStack(server: EmbeddedServer, stack: string): Promise<void> 
   await emulateCloudSql(server, database, config.database.migrationUser, Object.keys(memberships));
 
   const inputs: SchemaMigrationsInputs = {
+    stack,
     host: server.host,
     port: server.port,
     database,

@@ -20,7 +20,8 @@
 import * as fs from "fs";
 import { parseStackConfig } from "../config";
 import { iamLoginName } from "../components/database-users";
-import { applySchema, type SchemaMigrationsInputs } from "../components/schema-migrations";
+import { applySchema } from "../lib/migrate/apply";
+import type { SchemaMigrationsInputs } from "../lib/migrate/inputs";
 import { planCapacity } from "../lib/capacity-plan";
 import { loginConnectionLimits } from "../lib/connection-budget";
 import { applyMigrations, DEFAULT_LOCK_TIMEOUT_MS } from "../lib/migrate/engine";
@@ -94,15 +95,26 @@ function targetOf(url: string, tls: Pick<PgTarget, "serverCa" | "serverName" | "
   }
   if (!/^postgres(ql)?:$/.test(u.protocol)) return `--database-url must be a postgresql:// URL, got ${u.protocol}//…`;
   if (u.search) return "--database-url: give TLS settings with --server-ca / --allow-plaintext, not as URL parameters";
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
-  const user = decodeURIComponent(u.username);
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return undefined;
+    }
+  };
+  const database = decode(u.pathname.replace(/^\//, ""));
+  const user = decode(u.username);
+  const password = u.password ? decode(u.password) : "";
+  if (database === undefined || user === undefined || password === undefined) {
+    return "--database-url is not validly percent-encoded (a \"%\" not followed by two hex digits); encode a literal % in the user, password or database as %25";
+  }
   if (!u.hostname || !database || !user) return "--database-url must name the user, host and database: postgresql://USER:PASSWORD@HOST:PORT/DATABASE";
   return {
     host: u.hostname.replace(/^\[|\]$/g, ""),
     port: u.port ? Number(u.port) : undefined,
     database,
     user,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    password: password || undefined,
     ...tls,
     applicationName: "lp-migrate-cli",
   };
@@ -171,13 +183,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   try {
     if (args.dryRun) {
-      const result = await withConnection(target, (client) => applyMigrations(client, migrations, { dryRun: true, lockTimeoutMs: args.lockTimeoutMs, log: say }));
+      const result = await withConnection(target, (client) =>
+        applyMigrations(client, migrations, { dryRun: true, lockTimeoutMs: args.lockTimeoutMs, log: say, stack: args.stack }),
+      );
       say(result.pending.length ? `would apply ${result.pending.length}:` : "nothing to apply");
       for (const p of result.pending) say(`  ${p}`);
       say(`schema version ${result.schemaVersion || "(empty)"}, ledger head ${result.ledgerHead || "(empty)"}`);
       return 0;
     }
     const inputs: SchemaMigrationsInputs = {
+      stack: args.stack,
       host: target.host,
       port: target.port,
       database: target.database,

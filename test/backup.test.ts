@@ -8,7 +8,8 @@ import { parseStackConfig, type StackConfig } from "../config";
 import { loadStackValues, runProgram, type RecordedResource, type RunResult } from "../lib/mock-runtime";
 import { BackupBucket, MIN_STORAGE_DAYS, kmsLocationFor, storageTransitions, type BackupBucketArgs } from "../components/backup-bucket";
 import { BUCKET_WRITER_ROLE, EXPORT_PERMISSIONS, POLL_PERMISSIONS, ScheduledExport, WORKFLOW_INVOKER_ROLE, exportWorkflowSource, type ScheduledExportArgs } from "../components/scheduled-export";
-import { PG_CRON_FLAG, RecoveryDrill, cloneDatabaseFlags, drillTrigger, recoveryObjectivesOf } from "../components/recovery-drill";
+import { PG_CRON_FLAG, RecoveryDrill, cloneDatabaseFlags, drillTrigger } from "../components/recovery-drill";
+import { recoveryObjectivesOf } from "../lib/recovery-objectives";
 import { drillArgsWith } from "./harness/drill-args";
 import { promiseOf, runStack, SECRET, type MockRecorder } from "./harness/stack";
 

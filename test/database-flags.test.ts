@@ -128,3 +128,28 @@ describe("overrides", () => {
     );
   });
 });
+
+describe("overrides that would put personal data in the logs, or run jobs elsewhere", () => {
+  test.each([
+    ["pgaudit.log", "all", /pgaudit\.log = "all": .*read.*statement text .*personal data.*allowed classes: ddl, role/],
+    ["pgaudit.log", "ddl,role,write", /pgaudit\.log = "ddl,role,write": .*write/],
+    ["pgaudit.log_parameter", "on", /pgaudit\.log_parameter = "on": .*parameters .*personal data/],
+    ["log_statement", "all", /log_statement = "all": .*statement text .*personal data/],
+    ["log_statement", "mod", /log_statement = "mod": .*statement text .*personal data/],
+    ["cloudsql.iam_authentication", "off", /cloudsql\.iam_authentication = "off": .*IAM database logins/],
+    ["cron.database_name", "postgres", /cron\.database_name = "postgres": .*learning_platform/],
+  ])("refuses %s = %s, stack-wide and per instance, saying why", (flag, value, message) => {
+    expect(() => resolveFlags({ ...base, overrides: { [flag]: value } })).toThrow(message);
+    expect(() => resolveFlags({ ...base, instanceOverrides: { [flag]: value } })).toThrow(message);
+  });
+
+  test.each([
+    ["pgaudit.log", "ddl"],
+    ["pgaudit.log", "role, ddl"],
+    ["pgaudit.log", "none"],
+    ["pgaudit.log_parameter", "off"],
+    ["cron.database_name", "learning_platform"],
+  ])("accepts %s = %s", (flag, value) => {
+    expect(resolveFlags({ ...base, overrides: { [flag]: value } })[flag]).toBe(value);
+  });
+});

@@ -44,7 +44,7 @@ import {
   runDrillChecks,
   type DrillExpectations,
 } from "../lib/drill-checks";
-import { verificationProvider, type VerificationInputs } from "../components/recovery-drill";
+import { verificationProvider, type VerificationInputs } from "../components/drill-verification";
 import { createCloudSqlDatabase, migratorConfig } from "./harness/cloudsql";
 import { createDatabase, dropDatabase, serverConfig, withClient } from "./harness/db";
 

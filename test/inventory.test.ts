@@ -6,10 +6,30 @@
  *   npx vitest run test/inventory.test.ts -u
  *
  * and the diff of test/inventory/<stack>.json is reviewed with the change.
+ *
+ * Beside it, test/inventory/<stack>.plan.json is the whole offline plan
+ * (`npm run plan -- --stack <stack> --json`), so a refactor that should change
+ * nothing proves it, and any change to a resource's inputs shows in review.
+ * Long texts (the migrations' SQL) stand there as their sha256 and length.
  */
+import { createHash } from "crypto";
 import { describe, expect, test } from "vitest";
 import type { RecordedResource } from "../lib/mock-runtime";
+import { plan } from "./harness/plan";
 import { runStack } from "./harness/stack";
+
+/** Strings longer than this are recorded by digest: the SQL of every migration would bury the diff. */
+const LONG_TEXT_CHARS = 2000;
+
+/** The plan with long strings replaced by their digest. */
+function reviewable(value: unknown): unknown {
+  if (typeof value === "string" && value.length > LONG_TEXT_CHARS) {
+    return `sha256:${createHash("sha256").update(value).digest("hex")} (${value.length} chars)`;
+  }
+  if (Array.isArray(value)) return value.map(reviewable);
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reviewable(v)]));
+  return value;
+}
 
 type Settings = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -44,6 +64,13 @@ function instanceSummary(r: RecordedResource) {
 }
 
 describe.each(["prod", "staging"])("inventory of %s", (stack) => {
+  test("the offline plan matches the committed plan", async () => {
+    const run = await plan(["--stack", stack, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = JSON.parse(run.stdout) as unknown;
+    await expect(`${JSON.stringify(reviewable(rows), null, 2)}\n`).toMatchFileSnapshot(`inventory/${stack}.plan.json`);
+  });
+
   test("matches the committed snapshot", async () => {
     const { recorder, outputs } = await runStack(stack);
     const resources = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");

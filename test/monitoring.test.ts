@@ -1,80 +1,31 @@
-import * as fs from "fs";
-import * as path from "path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Dashboard, buildDashboard, dashboardLayout, type ResolvedInstance } from "../components/dashboard";
-import { DatabaseAlerts, describeLevel, formatLevel } from "../components/database-alerts";
+import { DatabaseAlerts, describeLevel } from "../components/database-alerts";
 import { LARGE_TEMP_FILE_BYTES, LogMetrics } from "../components/log-metrics";
 import { NotificationChannels } from "../components/notification-channels";
 import {
-  CLOUD_SQL_METRICS,
-  CLOUDSQL_DATABASE,
-  CLOUDSQL_INSTANCE_DATABASE,
   DASHBOARD_ROWS,
-  INSTANCE_LABEL,
   LOG_METRIC_KEYS,
   SIGNALS,
   WORKFLOW,
-  WORKFLOW_METRICS,
   appliesTo,
-  logMetricType,
   metricTypeOf,
   promqlName,
   resourceOf,
   signal,
-  type InstanceContext,
+  type InstanceRole,
   type LogMetricKey,
   type Severity,
-} from "../lib/metrics";
-import { ROOT, runProgram, type MockRecorder, type RecordedResource } from "../lib/mock-runtime";
+} from "../lib/monitoring";
+import { runProgram, type MockRecorder, type RecordedResource } from "../lib/mock-runtime";
 import { SECRET, runStack } from "./harness/stack";
+import { LOG_NAMES, expectRealMetrics, selectors } from "./harness/monitoring";
 
 const POLICY = "gcp:monitoring/alertPolicy:AlertPolicy";
 const CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel";
 const LOG_METRIC = "gcp:logging/metric:Metric";
 const DASHBOARD = "gcp:monitoring/dashboard:Dashboard";
 const PROJECT = "rds-lms";
-
-const LOG_NAMES = Object.fromEntries(LOG_METRIC_KEYS.map((k) => [k, `test/${k}`])) as Record<LogMetricKey, string>;
-
-/** Every PromQL metric name a query may use: the Cloud SQL metrics (with histogram suffixes) and the log-based ones. */
-function knownPromqlNames(logNames: Readonly<Record<LogMetricKey, string>>): Map<string, { type: string; resource: string }> {
-  const known = new Map<string, { type: string; resource: string }>();
-  for (const m of Object.values(CLOUD_SQL_METRICS)) {
-    for (const suffix of m.valueType === "DISTRIBUTION" ? ["_bucket", "_count", "_sum"] : [""]) {
-      known.set(promqlName(m.type) + suffix, { type: m.type, resource: m.resource });
-    }
-  }
-  for (const m of Object.values(WORKFLOW_METRICS)) known.set(promqlName(m.type), { type: m.type, resource: m.resource });
-  for (const name of Object.values(logNames)) {
-    for (const suffix of ["", "_bucket", "_count", "_sum"]) known.set(promqlName(logMetricType(name)) + suffix, { type: logMetricType(name), resource: CLOUDSQL_DATABASE });
-  }
-  return known;
-}
-
-/** Each metric selector in a PromQL query: the metric name and its label matchers. */
-function selectors(query: string): { name: string; labels: Record<string, string> }[] {
-  const out: { name: string; labels: Record<string, string> }[] = [];
-  for (const m of query.matchAll(/([a-z_]+:[A-Za-z0-9_]+)\{([^}]*)\}/g)) {
-    const labels = Object.fromEntries([...m[2].matchAll(/([a-z_]+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    out.push({ name: m[1], labels });
-  }
-  return out;
-}
-
-/** Asserts a query reads only known metrics, each on its monitored resource and on `databaseId` (or the instance's export workflow). */
-function expectRealMetrics(query: string, databaseId: string, logNames: Readonly<Record<LogMetricKey, string>>, exportWorkflow?: string) {
-  const known = knownPromqlNames(logNames);
-  const found = selectors(query);
-  expect(found.length).toBeGreaterThan(0);
-  for (const sel of found) {
-    const metric = known.get(sel.name);
-    expect(metric, `${sel.name} in ${query}`).toBeDefined();
-    expect(sel.labels.monitored_resource).toBe(metric!.resource);
-    expect(sel.labels[INSTANCE_LABEL[metric!.resource as keyof typeof INSTANCE_LABEL]]).toBe(metric!.resource === WORKFLOW ? exportWorkflow : databaseId);
-  }
-  // Every metric-looking token is inside a selector (no bare, unchecked metric names).
-  expect([...query.replace(/"[^"]*"/g, '""').matchAll(/[a-z_]+:[A-Za-z0-9_]+/g)].length).toBe(found.length);
-}
 
 /**
  * Runs `construct` under mocks and returns the error it threw. The error is
@@ -102,75 +53,6 @@ const promql = (p: RecordedResource) =>
   (p.inputs.conditions as { conditionPrometheusQueryLanguage: { query: string; duration: string; evaluationInterval: string } }[])[0]
     .conditionPrometheusQueryLanguage;
 const labelsOf = (p: RecordedResource) => p.inputs.userLabels as Record<string, string>;
-
-describe("the metric definitions", () => {
-  test.each(Object.entries(CLOUD_SQL_METRICS))("%s is a Cloud SQL metric type on a Cloud SQL monitored resource", (_key, m) => {
-    expect(m.type).toMatch(/^cloudsql\.googleapis\.com\/(database|per_database)\/[a-z_/]+$/);
-    expect([CLOUDSQL_DATABASE, CLOUDSQL_INSTANCE_DATABASE]).toContain(m.resource);
-    // Query Insights and managed pooling metrics are per database; the rest per instance.
-    expect(m.resource === CLOUDSQL_INSTANCE_DATABASE).toBe(/insights|per_database/.test(m.type));
-  });
-
-  test.each([
-    ["compute.googleapis.com/instance/cpu/utilization", "compute_googleapis_com:instance_cpu_utilization"],
-    ["logging.googleapis.com/log_entry_count", "logging_googleapis_com:log_entry_count"],
-    ["cloudsql.googleapis.com/database/postgresql/num_backends", "cloudsql_googleapis_com:database_postgresql_num_backends"],
-    ["logging.googleapis.com/user/learning-platform-prod/lock_waits", "logging_googleapis_com:user_learning_platform_prod_lock_waits"],
-  ])("PromQL name of %s is %s (Cloud Monitoring's mapping rules)", (type, name) => {
-    expect(promqlName(type)).toBe(name);
-  });
-
-  test("signal ids are unique, rows are the dashboard's, and every alerting signal has a response anchor documented in docs/alerts.md", () => {
-    expect(new Set(SIGNALS.map((s) => s.id)).size).toBe(SIGNALS.length);
-    const doc = fs.readFileSync(path.join(ROOT, "docs/alerts.md"), "utf8");
-    const anchors = new Set([...doc.matchAll(/^#{2,3} .*\{#([a-z0-9-]+)\}|<a id="([a-z0-9-]+)"><\/a>/gm)].map((m) => m[1] ?? m[2]));
-    const runbook = fs.readFileSync(path.join(ROOT, "docs/runbook.md"), "utf8");
-    const runbookAnchors = new Set([...runbook.matchAll(/<a id="([a-z0-9-]+)"><\/a>/g)].map((m) => m[1]));
-    expect(SIGNALS.filter((s) => s.runbook).length).toBeGreaterThan(0);
-    for (const s of SIGNALS) {
-      expect(DASHBOARD_ROWS).toContain(s.row);
-      if (!s.levels) continue;
-      expect(s.meaning, s.id).toBeTruthy();
-      expect(s.action, s.id).toBeTruthy();
-      expect(anchors, s.id).toContain(s.anchor);
-      if (s.runbook) expect(runbookAnchors, s.id).toContain(s.runbook);
-      // Durations Cloud Monitoring accepts for a condition: whole minutes.
-      for (const sev of ["WARNING", "CRITICAL"] as const) expect(s.levels[sev].durationSeconds % 60).toBe(0);
-    }
-  });
-
-  test("the cache-hit ratio is buffer-cache reads over all block reads, not the Enterprise Plus data cache", () => {
-    const ctx: InstanceContext = { databaseId: "p:i", maxConnections: 100, logMetrics: LOG_NAMES };
-    const q = signal("cache-hit-ratio").expr(ctx);
-    expect(q).not.toContain("data_cache");
-    const [hits, all] = selectors(q);
-    expect(hits.name).toBe(promqlName(CLOUD_SQL_METRICS.blocksRead.type));
-    expect(hits.labels.source).toBe("buffer_cache");
-    expect(all.name).toBe(hits.name);
-    expect(all.labels.source).toBeUndefined();
-    expect(q).toMatch(/\) \/ sum\(rate\(/);
-  });
-
-  test("the slow-query signal keeps the normalized query text as a label and uses the 1000 ms threshold", () => {
-    const s = signal("slow-queries");
-    const q = s.expr({ databaseId: "p:i", maxConnections: 100, logMetrics: LOG_NAMES });
-    expect(q).toContain(promqlName(CLOUD_SQL_METRICS.perQueryLatencies.type) + "_bucket");
-    expect(q).toMatch(/sum by \(le, query_hash, querystring\)/);
-    expect(CLOUD_SQL_METRICS.perQueryLatencies.labels).toContain("querystring");
-    expect(s.levels?.WARNING.threshold).toBe(1000);
-    // Query Insights reports microseconds; the signal is in ms.
-    expect(q).toMatch(/\/ 1000$/);
-  });
-
-  test.each([
-    ["10^2.%", 0.85, "85%"],
-    ["ms", 500, "500 ms"],
-    ["s", 30, "30 s"],
-    ["1", 5, "5"],
-  ])("formatLevel(%s, %s) is %s", (unit, value, text) => {
-    expect(formatLevel(value, unit)).toBe(text);
-  });
-});
 
 describe("log-based metrics", () => {
   const lockWait = "2026-11-26 10:00:00.000 UTC [4242]: [3-1] db=learning_platform,user=lp_app LOG:  process 4242 still waiting for ShareLock on transaction 7781 after 1000.123 ms";
@@ -349,6 +231,7 @@ describe("dashboard (built directly)", () => {
   const instances: Record<string, ResolvedInstance> = {
     primary: { role: "primary", context: { databaseId: "p:lp", maxConnections: 400, pooling: { maxClientConnections: 5000, maxPoolSize: 100 }, logMetrics: LOG_NAMES } },
     "read-a": { role: "replica", context: { databaseId: "p:lp-read-a", maxConnections: 400, pooling: { maxClientConnections: 5000, maxPoolSize: 100 }, logMetrics: LOG_NAMES } },
+    cache: { role: "cache", context: { databaseId: "projects/p/locations/r/instances/lp-cache", maxConnections: 65_000, logMetrics: LOG_NAMES } },
   };
 
   test("rows in order, tiles three to a line on the 48-column grid, no overlaps", () => {
@@ -384,11 +267,16 @@ describe("dashboard (built directly)", () => {
 // ---------------------------------------------------------------------------
 // The whole program, per stack.
 
-const STACK_INSTANCES: Record<string, Record<string, "primary" | "replica">> = {
-  prod: { primary: "primary", "read-a": "replica", "read-b": "replica", "dr-east": "replica" },
-  staging: { primary: "primary", "read-a": "replica" },
+const STACK_INSTANCES: Record<string, Record<string, InstanceRole>> = {
+  prod: { primary: "primary", "read-a": "replica", "read-b": "replica", "dr-east": "replica", cache: "cache" },
+  staging: { primary: "primary", "read-a": "replica", cache: "cache" },
 };
 const instanceName = (stack: string, key: string) => (key === "primary" ? `learning-platform-${stack}` : `learning-platform-${stack}-${key}`);
+/** The instance label's value on the instance's metrics: Cloud SQL's "<project>:<name>", Memorystore's full name. */
+const instanceIdOf = (stack: string, key: string) =>
+  key === "cache" ? `projects/${PROJECT}/locations/us-central1/instances/${instanceName(stack, key)}` : `${PROJECT}:${instanceName(stack, key)}`;
+/** The stack's Cloud SQL instances (the cache excluded). */
+const sqlInstances = (stack: string) => Object.keys(STACK_INSTANCES[stack]).filter((k) => STACK_INSTANCES[stack][k] !== "cache");
 
 describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
   let result: Awaited<ReturnType<typeof runStack>>;
@@ -431,7 +319,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     for (const [key] of Object.entries(STACK_INSTANCES[stack])) {
       for (const p of policiesOf(recorder, `monitoring-alerts-${key}`)) {
         const q = promql(p).query;
-        expectRealMetrics(q, `${PROJECT}:${instanceName(stack, key)}`, logNames, exportWorkflowOf(key));
+        expectRealMetrics(q, instanceIdOf(stack, key), logNames, exportWorkflowOf(key));
         // The metrics the signal declares are the ones its query reads.
         const declared = signal(labelsOf(p).signal).metrics.map((m) => promqlName(metricTypeOf(m, logNames)));
         for (const sel of selectors(q)) expect(declared.some((d) => sel.name.startsWith(d))).toBe(true);
@@ -490,7 +378,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
 
   test("pool utilisation divides by each instance's max_connections flag", async () => {
     const { recorder } = result;
-    for (const key of Object.keys(STACK_INSTANCES[stack])) {
+    for (const key of sqlInstances(stack)) {
       const instance = recorder.ofType("gcp:sql/databaseInstance:DatabaseInstance").find((i) => i.inputs.name === instanceName(stack, key))!;
       const flags = (instance.inputs.settings as { databaseFlags: { name: string; value: string }[] }).databaseFlags;
       const maxConnections = flags.find((f) => f.name === "max_connections")!.value;
@@ -548,7 +436,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
       const s = SIGNALS.find((x) => x.title === t.widget.title);
       expect(s, t.widget.title).toBeDefined();
       for (const d of t.widget.xyChart!.dataSets) {
-        expectRealMetrics(d.timeSeriesQuery.prometheusQuery, `${PROJECT}:${instanceName(stack, d.legendTemplate)}`, logNames, exportWorkflowOf(d.legendTemplate));
+        expectRealMetrics(d.timeSeriesQuery.prometheusQuery, instanceIdOf(stack, d.legendTemplate), logNames, exportWorkflowOf(d.legendTemplate));
       }
       expect(t.widget.xyChart!.thresholds.map((x) => x.value)).toEqual(s!.levels ? [s!.levels.WARNING.threshold, s!.levels.CRITICAL.threshold] : []);
     }

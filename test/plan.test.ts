@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, test } from "vitest";
+import { inStandardSupport, supportedVersionIds } from "../lib/cloudsql-catalog";
 import { ROOT } from "../lib/mock-runtime";
 import { plan } from "./harness/plan";
 
@@ -31,6 +32,33 @@ describe("npm run plan", () => {
     const { code, stderr } = await plan(["--stack", "prod", "--stack-file", file]);
     expect(code).toBe(1);
     expect(stderr).toMatch(message);
+  });
+
+  const withVersion = (version: string) => {
+    const file = path.join(tmp, `Pulumi.${version}.yaml`);
+    const original = fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8");
+    expect(original).toContain("lp-db:databaseVersion: POSTGRES_18");
+    fs.writeFileSync(file, original.replace("lp-db:databaseVersion: POSTGRES_18", `lp-db:databaseVersion: ${version}`));
+    return file;
+  };
+
+  test("every supported major is POSTGRES_14 to POSTGRES_18", () => {
+    expect(supportedVersionIds()).toEqual(["POSTGRES_14", "POSTGRES_15", "POSTGRES_16", "POSTGRES_17", "POSTGRES_18"]);
+  });
+
+  // Once a major leaves Cloud SQL's standard support the policy pack fails its plan (exit 3), not config.
+  test.each(supportedVersionIds())("a stack file with %s plans, its instances on that version", async (version) => {
+    const { code, stdout, stderr } = await plan(["--stack", "staging", "--stack-file", withVersion(version), "--json"]);
+    expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: inStandardSupport(version) ? 0 : 3, stderr: code === 0 ? "" : expect.stringMatching(/extended support/) });
+    const instances = (JSON.parse(stdout) as { type: string; inputs: { databaseVersion?: string } }[]).filter((r) => r.type === "gcp:sql/databaseInstance:DatabaseInstance");
+    expect(instances.length).toBeGreaterThan(0);
+    for (const i of instances) expect(i.inputs.databaseVersion).toBe(version);
+  });
+
+  test.each(["POSTGRES_13", "POSTGRES_12", "POSTGRES_9_6"])("a stack file with %s exits 1 with the reason", async (version) => {
+    const { code, stderr } = await plan(["--stack", "staging", "--stack-file", withVersion(version)]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`lp-db:databaseVersion = "${version}": PostgreSQL \\d+ is not supported: the migrations are tested on PostgreSQL 14–18 only`));
   });
 
   test("an unknown stack exits 1 and lists the stacks", async () => {

@@ -9,7 +9,7 @@ import * as net from "net";
 import type { Client } from "pg";
 import { afterAll, describe, expect, test } from "vitest";
 import { ADVISORY_LOCK_KEY, readLedger } from "../lib/migrate/engine";
-import type { SchemaMigrationsInputs } from "../components/schema-migrations";
+import type { SchemaMigrationsInputs } from "../lib/migrate/inputs";
 import { createCloudSqlDatabase, MIGRATOR, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig, withClient } from "./harness/db";
 import { freePort } from "./harness/postgres";

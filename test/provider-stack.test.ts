@@ -5,7 +5,8 @@
  */
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, test } from "vitest";
-import { SCHEMA_MIGRATIONS_TYPE, UNKNOWN_SENTINEL } from "../components/schema-migrations";
+import { SCHEMA_MIGRATIONS_TYPE } from "../components/schema-migrations";
+import { UNKNOWN_SENTINEL } from "../lib/migrate/inputs";
 import { loadMigrations } from "../lib/migrate/files";
 import { ROOT } from "../lib/mock-runtime";
 import { runStack, SECRET } from "./harness/stack";
@@ -84,4 +85,10 @@ test.each([
   const [schema] = recorder.ofType(SCHEMA_MIGRATIONS_TYPE);
   // Only logins of lp_app_rw get a planned limit; the analytics login keeps its group's.
   expect(schema.inputs.loginConnectionLimits).toEqual({ [appLogin]: limit });
+});
+
+test.each(["prod", "staging"])("%s: the migrations resource carries its stack name, which binds the database to it", async (stack) => {
+  const { recorder } = await runStack(stack);
+  const [schema] = recorder.ofType(SCHEMA_MIGRATIONS_TYPE);
+  expect(schema.inputs.stack).toBe(stack);
 });

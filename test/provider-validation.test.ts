@@ -6,17 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { describe, expect, test } from "vitest";
-import {
-  changedConnectionFields,
-  diffSchema,
-  pendingNames,
-  SCHEMA_MIGRATIONS_TYPE,
-  SchemaMigrations,
-  UNKNOWN_SENTINEL,
-  validateInputs,
-  type SchemaMigrationsInputs,
-  type SchemaMigrationsOutputs,
-} from "../components/schema-migrations";
+import { SCHEMA_MIGRATIONS_TYPE, SchemaMigrations } from "../components/schema-migrations";
+import { changedConnectionFields, diffSchema } from "../lib/migrate/diff";
+import { pendingNames, UNKNOWN_SENTINEL, validateInputs, type SchemaMigrationsInputs, type SchemaMigrationsOutputs } from "../lib/migrate/inputs";
 import { parseMigration } from "../lib/migrate/files";
 
 const m1 = parseMigration("0001_a.sql", "-- Up Migration\nCREATE TABLE a (id int);\n");
@@ -24,6 +16,7 @@ const m2 = parseMigration("0002_b.sql", "-- Up Migration\nCREATE TABLE b (id int
 const asInput = (m: { name: string; sha256: string; sql: string }) => ({ name: m.name, sha256: m.sha256, sql: m.sql });
 
 const valid: SchemaMigrationsInputs = {
+  stack: "staging",
   host: "10.0.0.3",
   database: "learning_platform",
   user: "lp_migrator",
@@ -48,7 +41,7 @@ describe("validateInputs", () => {
     ["a bad migration name", { migrations: [{ ...asInput(m1), name: "1_a.sql" }] }, "migrations[0]", /bad file name/],
     ["a checksum that does not match the SQL", { migrations: [{ ...asInput(m1), sha256: "0".repeat(64) }] }, "migrations[0].sha256", /does not match its SQL/],
     ["migrations out of order", { migrations: [asInput(m2), asInput(m1)] }, "migrations[1]", /must come after 0002_b\.sql/],
-    ["a group role that is not an identifier", { memberships: { "lp-app@p.iam": ["App RW"] } }, "memberships.lp-app@p.iam", /group-role identifiers/],
+    ["a group role that is not an identifier", { memberships: { "lp-app@p.iam": ["App RW"] } }, "memberships.lp-app@p.iam", /group role "App RW" is not one the reconcile manages/],
     ["a login limit of 0", { loginConnectionLimits: { "lp-app@p.iam": 0 } }, "loginConnectionLimits.lp-app@p.iam", /whole number of connections ≥ 1/],
     ["a limit for a login without memberships", { loginConnectionLimits: { "other@p.iam": 10 } }, "loginConnectionLimits.other@p.iam", /also be listed in memberships/],
     ["zero months ahead", { maintenance: { monthsAhead: 0, retentionMonths: {} } }, "maintenance.monthsAhead", /≥ 1/],
@@ -73,6 +66,7 @@ describe("validateInputs", () => {
     expect(
       () =>
         new SchemaMigrations("bad", {
+          stack: "staging",
           host: "10.0.0.3",
           database: "d",
           user: "u",
@@ -99,6 +93,7 @@ test("the password stays secret in the state: registered with additionalSecretOu
     original(req, cb);
   };
   const resource = new SchemaMigrations("secrets", {
+    stack: "staging",
     host: valid.host,
     database: valid.database,
     user: valid.user,

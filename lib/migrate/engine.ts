@@ -15,6 +15,9 @@
  * Semantics:
  *   - One session advisory lock ({@link ADVISORY_LOCK_KEY}) per database; waiting for it is
  *     bounded by `lockTimeoutMs`, after which the error names the holder.
+ *   - With `stack`, the run first checks (and on first use records) the database's stack
+ *     (lib/migrate/stack-binding): a database bound to another stack is refused before
+ *     anything is written.
  *   - The ledger `lp_meta.schema_ledger` records name, sha256 and applied_at. A changed
  *     applied migration, a ledger row with no file, or a new file sorting before the last
  *     applied one is refused before anything runs.
@@ -27,7 +30,9 @@
  *     when `reconnect` is given, a lost connection) are retried with exponential backoff up
  *     to `maxAttempts`; other errors fail at once with the migration's name and the line
  *     and column in its file.
- *   - After each migration the session's role, lock_timeout and statement_timeout are reset.
+ *   - Before and after each migration the whole session is reset ({@link SESSION_RESET_SQL}: every
+ *     setting, the role, temporary tables, prepared statements, cursors, listens); the
+ *     migration lock is kept.
  *   - A migration's NOTICEs and WARNINGs (e.g. lp_ops.with_lock_retries' retries) go to `log`.
  *   - A `CREATE INDEX CONCURRENTLY` on a partition that partition retention has dropped
  *     (listed in lp_ops.dropped_partitions) is skipped; any other missing table fails.
@@ -44,6 +49,7 @@ import type * as pg from "pg";
 import type { MigrationBuilder } from "node-pg-migrate";
 import { addBlockerDetails } from "./blockers";
 import { checkOrder, lineColumn, splitStatements, upSection, type MigrationFile, type Statement } from "./files";
+import { bindStack, checkStackBinding } from "./stack-binding";
 
 /** Key of the session advisory lock that serialises migration runs on one database. */
 export const ADVISORY_LOCK_KEY = 4_711_020_260_004n;
@@ -76,6 +82,12 @@ export interface ApplyOptions {
    * connection fails the run; a transactional migration in flight is rolled back by the server.
    */
   readonly reconnect?: () => Promise<pg.ClientBase>;
+  /**
+   * The stack this run applies for: recorded on the database's first apply, and a
+   * database bound to another stack is refused before anything is written
+   * (lib/migrate/stack-binding). @default undefined (no stack check: migrations only)
+   */
+  readonly stack?: string;
 }
 
 export interface ApplyResult {
@@ -245,8 +257,18 @@ async function rollbackQuietly(client: pg.ClientBase): Promise<void> {
   }
 }
 
+/**
+ * What DISCARD ALL does, minus the two parts that cannot apply here: it may not
+ * run inside a transaction block, and its pg_advisory_unlock_all() would release
+ * the migration lock this session holds. RESET ALL leaves the role alone (role
+ * is exempt from RESET ALL), so RESET ROLE runs too; SET SESSION AUTHORIZATION
+ * DEFAULT is left out because a file cannot change it without superuser.
+ */
+export const SESSION_RESET_SQL = "RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
+
+/** Returns the session to its login state (settings, role, temp objects, prepared statements, cursors), keeping the migration lock. */
 async function resetSession(client: pg.ClientBase): Promise<void> {
-  await client.query("RESET ROLE; RESET lock_timeout; RESET statement_timeout");
+  await client.query(SESSION_RESET_SQL);
 }
 
 const CIC = /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?("?)([A-Za-z_][\w$]*)\1\s+on\s+(?:only\s+)?(?:("?)([A-Za-z_][\w$]*)\3\.)?/i;
@@ -399,6 +421,7 @@ async function applyOnce(client: pg.ClientBase, m: MigrationFile, statements: St
   const onNotice = (n: { severity?: string; message?: string }) => log(`  ${m.name}: ${n.severity ?? "NOTICE"}: ${n.message ?? ""}`);
   client.on("notice", onNotice);
   try {
+    await resetSession(client);
     if (m.transactional) {
       await client.query("BEGIN");
       await client.query("SELECT set_config('lock_timeout', $1, true)", [`${ddlLockTimeoutMs}ms`]);
@@ -440,6 +463,7 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
   for (const m of migrations) statements.set(m.name, await upStatements(m));
 
   if (options.dryRun) {
+    if (options.stack) await checkStackBinding(client, options.stack);
     const ledger = await readLedger(client);
     const diff = diffLedger(ledger, migrations);
     refuseMismatch(diff);
@@ -451,6 +475,7 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
   await acquireLock(c, lockTimeoutMs);
   const applied: string[] = [];
   try {
+    if (options.stack) await bindStack(c, options.stack);
     await ensureLedger(c);
     const diff = diffLedger(await readLedger(c), migrations);
     refuseMismatch(diff);

@@ -2,13 +2,16 @@
  * Steps the provider runs on every `up` after the migrations (and the CLI can run).
  *
  * Stable API:
- *   - {@link runPartitionMaintenance}(client, settings) → { created, dropped, held }: writes the
+ *   - {@link runPartitionMaintenance}(client, settings) → { created, dropped, held, removedBounds }: writes the
  *     per-table settings into `lp_ops.partition_settings` and calls the one SQL
  *     partition-management function `lp_ops.maintain_partitions(as_of)` (which pg_cron
  *     also runs, reading the same settings).
  *   - {@link reconcileMemberships}(client, memberships, { connectionLimits }) → { granted, revoked, warnings }:
  *     grants group roles to login users (built-in or IAM) per stack config and revokes the
- *     managed group roles ({@link MANAGED_GROUP_ROLES}) not listed. It also copies each
+ *     managed group roles ({@link MANAGED_GROUP_ROLES}) not listed. `revoked` lists only
+ *     memberships that are gone afterwards: from PostgreSQL 16 a REVOKE removes only the
+ *     caller's own grant, so a membership another role granted stays and comes back as a
+ *     warning naming its grantor and the statement that grantor can run. It also copies each
  *     group's statement_timeout / idle_in_transaction_session_timeout to its logins, and
  *     sets each login's CONNECTION LIMIT, because PostgreSQL applies role settings and
  *     limits only to the role a session logs in as, never through membership.
@@ -28,9 +31,10 @@
  */
 import type * as pg from "pg";
 import { addBlockerDetails } from "./blockers";
+import { MANAGED_GROUP_ROLES, membershipProblems } from "./validation";
 
-/** Group roles the reconcile step manages; lp_owner membership is structural and left alone. */
-export const MANAGED_GROUP_ROLES = ["lp_app_rw", "lp_analytics_ro", "lp_backup_ro"] as const;
+export { MANAGED_GROUP_ROLES };
+
 /** Settings copied from a group role to its logins. */
 export const COPIED_ROLE_SETTINGS = ["statement_timeout", "idle_in_transaction_session_timeout"] as const;
 /** Most months ahead the maintenance will create (bounds a config typo). */
@@ -51,6 +55,8 @@ export interface MaintenanceResult {
   readonly dropped: string[];
   /** Partitions past retention kept by a hold (lp_ops.partition_holds), as "<partition>: <reason>". */
   readonly held: string[];
+  /** Cutover bounds left by a partition conversion that stopped, removed before their cutover, as "<constraint>: <detail>". */
+  readonly removedBounds: string[];
 }
 
 export async function runPartitionMaintenance(client: pg.ClientBase, settings: PartitionSettings): Promise<MaintenanceResult> {
@@ -82,6 +88,7 @@ export async function runPartitionMaintenance(client: pg.ClientBase, settings: P
       created: rows.filter((r) => r.action === "created").map((r) => r.partition_name),
       dropped: rows.filter((r) => r.action === "dropped").map((r) => r.partition_name),
       held: rows.filter((r) => r.action === "held").map((r) => `${r.partition_name}: ${r.detail ?? ""}`),
+      removedBounds: rows.filter((r) => r.action === "bound removed").map((r) => `${r.partition_name}: ${r.detail ?? ""}`),
     };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
@@ -103,7 +110,6 @@ export interface ReconcileResult {
   readonly warnings: string[];
 }
 
-const IDENT = /^[a-z_][a-z0-9_.@-]{0,62}$/;
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 /**
@@ -117,16 +123,9 @@ export async function reconcileMemberships(
 ): Promise<ReconcileResult> {
   const managed = new Set<string>(MANAGED_GROUP_ROLES);
   const limits = options.connectionLimits ?? {};
-  for (const [login, limit] of Object.entries(limits)) {
-    if (!(login in memberships)) throw new Error(`role reconcile: connectionLimits names ${login}, which memberships does not list; list the login there too`);
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`role reconcile: connection limit ${limit} for ${login}; use a whole number ≥ 1`);
-  }
-  for (const [login, groups] of Object.entries(memberships)) {
-    if (!IDENT.test(login)) throw new Error(`role reconcile: "${login}" is not a valid database user name`);
-    for (const g of groups) {
-      if (!managed.has(g)) throw new Error(`role reconcile: ${login} lists group role "${g}"; allowed: ${MANAGED_GROUP_ROLES.join(", ")}`);
-    }
-  }
+  // The rules the provider's check (preview) and the stack config apply too: lib/migrate/validation.
+  const problems = membershipProblems(memberships, limits);
+  if (problems.length) throw new Error(`role reconcile: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`);
   const roles = await client.query<{ rolname: string; rolcanlogin: boolean; rolconnlimit: number }>("SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = ANY($1)", [
     Object.keys(memberships),
   ]);
@@ -135,14 +134,19 @@ export async function reconcileMemberships(
   const notLogin = roles.rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname);
   if (notLogin.length) throw new Error(`role reconcile: ${notLogin.join(", ")} cannot log in; list login users only`);
 
-  const current = await client.query<{ member: string; grp: string }>(
-    `SELECT m.rolname AS member, g.rolname AS grp
-       FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
-      WHERE g.rolname = ANY($1) AND m.rolcanlogin
-        -- the migration user's ADMIN grant from creating the group is how it manages the group: keep it
-        AND NOT am.admin_option AND m.rolname <> current_user`,
-    [[...managed]],
-  );
+  // One row per grant: from PostgreSQL 16 a membership may be granted several times, by different grantors.
+  const grantsOf = (groups: readonly string[], members?: readonly string[]) =>
+    client.query<{ member: string; grp: string; grantor: string }>(
+      `SELECT m.rolname AS member, g.rolname AS grp, coalesce(gr.rolname, am.grantor::text) AS grantor
+         FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
+         LEFT JOIN pg_roles gr ON gr.oid = am.grantor
+        WHERE g.rolname = ANY($1) AND m.rolcanlogin AND ($2::text[] IS NULL OR m.rolname = ANY($2))
+          -- the migration user's ADMIN grant from creating the group is how it manages the group: keep it
+          AND NOT am.admin_option AND m.rolname <> current_user
+        ORDER BY 1, 2, 3`,
+      [groups, members ?? null],
+    );
+  const current = await grantsOf([...managed]);
   const granted: string[] = [];
   const revoked: string[] = [];
   const warnings: string[] = [];
@@ -155,11 +159,24 @@ export async function reconcileMemberships(
       }
     }
   }
-  for (const r of current.rows) {
-    if (!(memberships[r.member] ?? []).includes(r.grp)) {
-      await client.query(`REVOKE ${q(r.grp)} FROM ${q(r.member)}`);
+  const unwanted = current.rows.filter(
+    (r, i, all) => !(memberships[r.member] ?? []).includes(r.grp) && all.findIndex((o) => o.member === r.member && o.grp === r.grp) === i,
+  );
+  for (const r of unwanted) {
+    // From PostgreSQL 16 this removes only the grant the migration user made (pg_auth_members.grantor);
+    // a grant by another role stays (the server says so with a WARNING, not an error), so look again.
+    await client.query(`REVOKE ${q(r.grp)} FROM ${q(r.member)}`);
+    const left = (await grantsOf([r.grp], [r.member])).rows;
+    if (left.length === 0) {
       revoked.push(`${r.grp} ✕ ${r.member}`);
+      continue;
     }
+    const grantors = [...new Set(left.map((l) => l.grantor))];
+    warnings.push(
+      `cannot remove ${r.grp} from ${r.member}: granted by ${grantors.join(", ")}, and from PostgreSQL 16 a REVOKE removes only the ` +
+        `caller's own grant (pg_auth_members.grantor), so ${r.member} keeps ${r.grp}. Run as ${grantors.length > 1 ? "each grantor" : grantors[0]} ` +
+        `(or a role with its privileges): ${grantors.map((g) => `REVOKE ${q(r.grp)} FROM ${q(r.member)} GRANTED BY ${q(g)};`).join(" ")}`,
+    );
   }
   // Role settings and connection limits only apply to the login role itself.
   for (const [login, groups] of Object.entries(memberships)) {

@@ -5,6 +5,11 @@
  * nor REPLICATION. Here a login user {@link MIGRATOR} gets exactly that and owns a
  * fresh database; migrations in tests run as it.
  *
+ * cloudsqlsuperuser is a member of the predefined role `pg_monitor` on Cloud
+ * SQL, so its members read every session in pg_stat_activity and the
+ * statistics views (Cloud SQL "About PostgreSQL users and roles",
+ * https://cloud.google.com/sql/docs/postgres/users); the emulation grants the same.
+ *
  * Differences from Cloud SQL, stated honestly:
  *   - Extensions: on Cloud SQL cloudsqlsuperuser may create allow-listed
  *     extensions. Here `pg_trgm` is a trusted extension (PostgreSQL 13+), so the
@@ -16,6 +21,10 @@
  *     take their "not available" path (a NOTICE) here.
  *   - On Cloud SQL a database made through the API is owned by cloudsqlsuperuser;
  *     here the migrator owns it, which gives the same rights via membership.
+ *   - PostgreSQL 14 gives schema public to the bootstrap superuser (15+ to
+ *     pg_database_owner). Who owns it on Cloud SQL 14 is not documented; the
+ *     emulation gives it to pg_database_owner as 15+ does, and 0002 refuses,
+ *     naming the statements to run, a public schema it cannot lock down.
  */
 import type { ClientConfig } from "pg";
 import { createDatabase, serverConfig, withClient } from "./db";
@@ -28,8 +37,8 @@ export const CLOUDSQL_SUPERUSER_ROLE = "cloudsqlsuperuser";
 const ROLE_SETUP_LOCK = 4_711_020_260_099;
 
 /** Creates cloudsqlsuperuser and the migrator once per server; safe from parallel test files. */
-export async function ensureCloudSqlRoles(): Promise<void> {
-  await withClient(serverConfig(), async (c) => {
+export async function ensureCloudSqlRoles(server: ClientConfig = serverConfig()): Promise<void> {
+  await withClient(server, async (c) => {
     await c.query("BEGIN");
     await c.query("SELECT pg_advisory_xact_lock($1)", [ROLE_SETUP_LOCK]);
     await c.query(`DO $$ BEGIN
@@ -40,6 +49,9 @@ export async function ensureCloudSqlRoles(): Promise<void> {
         CREATE ROLE ${MIGRATOR.name} LOGIN PASSWORD '${MIGRATOR.password}'
           NOSUPERUSER NOREPLICATION NOBYPASSRLS CREATEROLE CREATEDB IN ROLE ${CLOUDSQL_SUPERUSER_ROLE};
       END IF;
+      IF NOT pg_has_role('${CLOUDSQL_SUPERUSER_ROLE}', 'pg_monitor', 'MEMBER') THEN
+        GRANT pg_monitor TO ${CLOUDSQL_SUPERUSER_ROLE};
+      END IF;
     END $$`);
     await c.query("COMMIT");
   });
@@ -49,9 +61,31 @@ export async function ensureCloudSqlRoles(): Promise<void> {
 export async function createCloudSqlDatabase(prefix: string): Promise<string> {
   await ensureCloudSqlRoles();
   const name = await createDatabase(prefix);
-  await withClient(serverConfig(), (c) => c.query(`ALTER DATABASE "${name}" OWNER TO ${MIGRATOR.name}`));
-  await withClient(serverConfig(name), (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
+  await prepareCloudSqlDatabase((database) => serverConfig(database), name);
   return name;
+}
+
+/**
+ * Makes the existing database `name` look like one Cloud SQL created: owned by
+ * the migrator, schema public as 15+ has it, and the allow-listed extensions
+ * the migrations create that vanilla PostgreSQL lets only a superuser create
+ * (pg_stat_statements always; pg_cron and pgaudit listed in `extensions` where
+ * the server has them loaded). Cloud SQL lets cloudsqlsuperuser members create
+ * these themselves, who then may use them: so cloudsqlsuperuser gets pg_cron's
+ * schema (`server` connects as the superuser).
+ */
+export async function prepareCloudSqlDatabase(
+  server: (database: string) => ClientConfig,
+  name: string,
+  extensions: readonly ("pg_cron" | "pgaudit")[] = [],
+): Promise<void> {
+  await withClient(server("postgres"), (c) => c.query(`ALTER DATABASE "${name}" OWNER TO ${MIGRATOR.name}`));
+  await withClient(server(name), async (c) => {
+    for (const ext of ["pg_stat_statements", ...extensions]) await c.query(`CREATE EXTENSION IF NOT EXISTS ${ext}`);
+    if (extensions.includes("pg_cron")) await c.query(`GRANT USAGE ON SCHEMA cron TO ${CLOUDSQL_SUPERUSER_ROLE}`);
+    const { rows } = await c.query<{ num: number }>("SELECT current_setting('server_version_num')::int AS num");
+    if (rows[0].num < 150_000) await c.query("ALTER SCHEMA public OWNER TO pg_database_owner");
+  });
 }
 
 /** Connection settings for the migrator on `database`. */

@@ -14,7 +14,7 @@ import { promisify } from "util";
 import { afterAll, inject } from "vitest";
 import { ROOT } from "../../lib/mock-runtime";
 import { loadMigrations, parseMigration } from "../../lib/migrate/files";
-import type { MigrationInput, SchemaMigrationsInputs } from "../../components/schema-migrations";
+import type { MigrationInput, SchemaMigrationsInputs } from "../../lib/migrate/inputs";
 import { MIGRATOR } from "./cloudsql";
 
 const run = promisify(execFile);
@@ -105,6 +105,7 @@ export function testMigration(name: string, up: string, options: { noTransaction
 export function localInputs(database: string, overrides: Partial<SchemaMigrationsInputs> = {}): SchemaMigrationsInputs {
   const pg = inject("pg");
   return {
+    stack: "test",
     host: pg.host,
     port: pg.port,
     database,

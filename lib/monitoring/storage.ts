@@ -1,0 +1,73 @@
+/** Signal family — Storage: disk, the buffer cache and temp files. */
+import { BOTH, COUNT_WINDOW, M, RATE_WINDOW, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, levels, series, type Signal } from "./signal";
+
+/** Disk utilisation. Source: issue 7 and the write-up ("> 80% warning / > 90% critical"). */
+export const DISK_UTILISATION_WARNING = 0.8;
+export const DISK_UTILISATION_CRITICAL = 0.9;
+/** Buffer-cache hit ratio. Source: issue 7 and the write-up ("< 70% warning / < 50% critical"). */
+export const CACHE_HIT_RATIO_WARNING = 0.7;
+export const CACHE_HIT_RATIO_CRITICAL = 0.5;
+
+/** This family's signals, in dashboard order. */
+export const STORAGE_SIGNALS: readonly Signal[] = Object.freeze([
+  {
+    id: "disk",
+    title: "Disk utilisation",
+    row: "storage",
+    roles: BOTH,
+    metrics: [M.disk],
+    unit: "10^2.%",
+    expr: (c) => `max(${series(M.disk, c)})`,
+    direction: "above",
+    levels: levels(DISK_UTILISATION_WARNING, DISK_UTILISATION_CRITICAL, SAMPLE_PERIOD_SECONDS),
+    meaning: "The data disk is filling up. Autoresize grows it up to lp-db:diskAutoresizeLimitGb, then writes stop.",
+    action: "Check what grew (tables, WAL held by a slot, temp files); raise the autoresize limit or drop old partitions.",
+    anchor: "disk",
+  },
+  {
+    id: "cache-hit-ratio",
+    title: "Buffer-cache hit ratio",
+    row: "storage",
+    roles: BOTH,
+    metrics: [M.blocks],
+    unit: "10^2.%",
+    // Buffer-cache reads over all block reads (buffer cache + disk).
+    expr: (c) =>
+      `sum(rate(${series(M.blocks, c, { source: "buffer_cache" })}[${RATE_WINDOW}])) / sum(rate(${series(M.blocks, c)}[${RATE_WINDOW}]))`,
+    direction: "below",
+    levels: levels(CACHE_HIT_RATIO_WARNING, CACHE_HIT_RATIO_CRITICAL, SUSTAINED_SECONDS),
+    meaning: "Fewer block reads than the level are served from shared buffers; queries go to disk.",
+    action: "Look for new sequential scans over large tables (missing index) or a working set that outgrew memory.",
+    anchor: "cache-hit-ratio",
+  },
+  {
+    id: "temp-bytes",
+    title: "Temp file bytes written per second",
+    row: "storage",
+    roles: BOTH,
+    metrics: [M.tempBytes],
+    unit: "By/s",
+    expr: (c) => `sum(rate(${series(M.tempBytes, c)}[${RATE_WINDOW}]))`,
+    direction: "above",
+  },
+  {
+    id: "temp-files-logged",
+    title: `Large temp files logged per ${COUNT_WINDOW}`,
+    row: "storage",
+    roles: BOTH,
+    metrics: [M.tempFileLog],
+    unit: "1",
+    expr: (c) => `sum(increase(${series(M.tempFileLog, c, {}, "_count")}[${COUNT_WINDOW}]))`,
+    direction: "above",
+  },
+  {
+    id: "disk-bytes",
+    title: "Disk bytes used",
+    row: "storage",
+    roles: BOTH,
+    metrics: [M.diskBytes],
+    unit: "By",
+    expr: (c) => `max(${series(M.diskBytes, c)})`,
+    direction: "above",
+  },
+] satisfies Signal[]);
