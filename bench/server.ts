@@ -5,14 +5,22 @@
  * `cloudsqlsuperuser` with CREATEROLE and CREATEDB, not a superuser.
  */
 import { Client, type ClientConfig } from "pg";
+import { PERFORMANCE_FLAGS } from "../lib/database-flags";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../test/harness/postgres";
 
 /**
- * Server settings, passed as `-c` flags. Everything else is PostgreSQL's
- * default (planner costs, JIT, autovacuum, synchronous_commit and fsync on),
+ * Server settings, passed as `-c` flags: the stacks' planner flags
+ * (PERFORMANCE_FLAGS, lib/database-flags.ts), sizing for this machine, and
+ * pg_stat_statements loaded to measure the server's time per call. Everything
+ * else is PostgreSQL's default (autovacuum, synchronous_commit and fsync on),
  * so the numbers are not flattered by durability shortcuts.
  */
 export const SERVER_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  ...PERFORMANCE_FLAGS,
+  // Server time and buffer traffic per statement (bench/stats.ts); Cloud SQL loads it too.
+  shared_preload_libraries: "pg_stat_statements",
+  // Planning time per statement as well (reported beside execution time).
+  "pg_stat_statements.track_planning": "on",
   // 64 benchmark clients + the migration session + two writers + headroom.
   max_connections: "150",
   // The default-scale data set is ~2.5 GB with the optimised indexes; 2 GB of

@@ -60,16 +60,25 @@ export const WINDOW_DAYS = { week: 7, month: 30 } as const;
 export interface SchemaFacts {
   /** Generated tsvector column on course_content, when the optimisation migrations added one. */
   readonly searchVectorColumn?: string;
+  /** A valid unique index on lesson_progress (user_id, lesson_id) exists (migration 0016), so the upsert can be ON CONFLICT. */
+  readonly progressUniqueKey?: boolean;
+  /** The instructor-analytics rollup exists and is backfilled (migration 0017). */
+  readonly analyticsRollup?: boolean;
 }
 
 /** Reads the facts from the catalog. */
 export async function readSchemaFacts(client: ClientBase): Promise<SchemaFacts> {
-  const r = await client.query<{ attname: string }>(
-    `SELECT attname FROM pg_attribute
-      WHERE attrelid = 'public.course_content'::regclass AND atttypid = 'tsvector'::regtype AND attnum > 0 AND NOT attisdropped
-      ORDER BY attnum LIMIT 1`,
+  const r = await client.query<{ search: string | null; progress_key: boolean; has_rollup: boolean }>(
+    `SELECT (SELECT attname FROM pg_attribute
+              WHERE attrelid = 'public.course_content'::regclass AND atttypid = 'tsvector'::regtype AND attnum > 0 AND NOT attisdropped
+              ORDER BY attnum LIMIT 1) AS search,
+            EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                     WHERE i.indrelid = 'public.lesson_progress'::regclass AND c.relname = 'lesson_progress_user_lesson_key' AND i.indisvalid AND i.indisunique) AS progress_key,
+            to_regclass('lp_ops.analytics_rollup_state') IS NOT NULL AS has_rollup`,
   );
-  return { searchVectorColumn: r.rows[0]?.attname };
+  const rollup =
+    r.rows[0].has_rollup && (await client.query("SELECT FROM lp_ops.analytics_rollup_state WHERE backfilled_at IS NOT NULL")).rowCount === 1;
+  return { searchVectorColumn: r.rows[0].search ?? undefined, progressUniqueKey: r.rows[0].progress_key, analyticsRollup: rollup };
 }
 
 /**
@@ -83,6 +92,110 @@ export async function readSchemaFacts(client: ClientBase): Promise<SchemaFacts> 
 export const FULL_TEXT = {
   document:
     "(setweight(to_tsvector('english'::regconfig, coalesce(cc.title, '')), 'A') || setweight(to_tsvector('english'::regconfig, coalesce(cc.body, '')), 'B'))",
+} as const;
+
+/** The progress write in both forms; same parameters ($1 user, $2 course, $3 lesson, $4 percent), same resulting row. */
+export const PROGRESS_UPSERT = {
+  // Without a unique key: the UPDATE, and the INSERT only when it matched nothing.
+  updateThenInsert: `WITH updated AS (
+        UPDATE lesson_progress
+           SET progress_percent = greatest(progress_percent, $4::numeric),
+               status = CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE status END,
+               completed_at = CASE WHEN $4::numeric >= 100 THEN coalesce(completed_at, now()) ELSE completed_at END,
+               updated_at = now()
+         WHERE user_id = $1 AND course_id = $2 AND lesson_id = $3
+        RETURNING id)
+      INSERT INTO lesson_progress (user_id, course_id, lesson_id, status, progress_percent)
+      SELECT $1, $2, $3, CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE 'started' END, $4::numeric
+      WHERE NOT EXISTS (SELECT FROM updated)`,
+  // On lesson_progress_user_lesson_key (0016). A lesson belongs to one course, so (user, lesson) finds the row the UPDATE above finds.
+  onConflict: `INSERT INTO lesson_progress AS lp (user_id, course_id, lesson_id, status, progress_percent)
+      VALUES ($1, $2, $3, CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE 'started' END, $4::numeric)
+      ON CONFLICT (user_id, lesson_id) DO UPDATE
+         SET progress_percent = greatest(lp.progress_percent, excluded.progress_percent),
+             status = CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE lp.status END,
+             completed_at = CASE WHEN $4::numeric >= 100 THEN coalesce(lp.completed_at, now()) ELSE lp.completed_at END,
+             updated_at = now()`,
+} as const;
+
+/**
+ * Instructor analytics ($1 instructor, $2 window in days): per day and event
+ * type, events and distinct learners across the instructor's live courses
+ * since now() − $2 days. `events` reads the raw events; `rollup` reads
+ * migration 0017's per-(course, UTC day, type) rollup for the whole days
+ * after the window's first one, plus the fold queue, plus the raw events of
+ * that first, partial day, and unions the learner sets so distinct learners
+ * stay exact. Days are UTC days: the two agree when the session's TimeZone is
+ * UTC, as Cloud SQL's default is and the application's sessions are.
+ */
+export const INSTRUCTOR_ANALYTICS = {
+  events: `SELECT date_trunc('day', ae.occurred_at) AS day, ae.event_type, count(*) AS events, count(DISTINCT ae.user_id) AS learners
+        FROM analytics_events ae
+        WHERE ae.course_id IN (SELECT id FROM courses WHERE instructor_id = $1 AND deleted_at IS NULL)
+          AND ae.occurred_at >= now() - make_interval(days => $2)
+        GROUP BY 1, 2
+        ORDER BY 1, 2`,
+  rollup: `WITH c AS MATERIALIZED (SELECT id FROM courses WHERE instructor_id = $1 AND deleted_at IS NULL),
+             w AS MATERIALIZED (SELECT now() - make_interval(days => $2) AS since,
+                                       ((now() - make_interval(days => $2)) AT TIME ZONE 'UTC')::date AS first_day),
+             parts AS (
+               SELECT r.day, r.event_type, r.events, r.learners
+                 FROM analytics_course_daily r, w
+                WHERE r.course_id IN (SELECT id FROM c) AND r.day > w.first_day
+               UNION ALL
+               SELECT p.day, p.event_type, count(*), coalesce(array_agg(DISTINCT p.user_id) FILTER (WHERE p.user_id IS NOT NULL), '{}')
+                 FROM analytics_rollup_pending p, w
+                WHERE p.course_id IN (SELECT id FROM c) AND p.day > w.first_day
+                GROUP BY 1, 2
+               UNION ALL
+               SELECT (ae.occurred_at AT TIME ZONE 'UTC')::date, ae.event_type, count(*),
+                      coalesce(array_agg(DISTINCT ae.user_id) FILTER (WHERE ae.user_id IS NOT NULL), '{}')
+                 FROM analytics_events ae, w
+                WHERE ae.course_id IN (SELECT id FROM c) AND ae.occurred_at >= w.since
+                  AND ae.occurred_at < (w.first_day + 1)::timestamp AT TIME ZONE 'UTC'
+                GROUP BY 1, 2)
+        SELECT day::timestamp AT TIME ZONE 'UTC' AS day, event_type, sum(events)::bigint AS events,
+               CASE WHEN count(*) = 1 THEN max(cardinality(learners))::bigint
+                    ELSE (SELECT count(DISTINCT u) FROM unnest(learner_sets_cat(learners)) AS u) END AS learners
+          FROM parts
+         GROUP BY day, event_type
+         ORDER BY 1, 2`,
+} as const;
+
+/**
+ * Daily active learners of one course ($1) since now() − $2 days, from the raw
+ * events or from 0017's rollup (whole UTC days after the first, the fold
+ * queue, and the raw events of the first, partial day), with the learner sets
+ * of a day's event types unioned. Same UTC caveat as INSTRUCTOR_ANALYTICS.
+ */
+export const DAILY_ACTIVE_LEARNERS = {
+  events: `SELECT date_trunc('day', occurred_at) AS day, count(DISTINCT user_id) AS learners
+      FROM analytics_events
+      WHERE course_id = $1 AND occurred_at >= now() - make_interval(days => $2)
+      GROUP BY 1
+      ORDER BY 1`,
+  rollup: `WITH w AS MATERIALIZED (SELECT now() - make_interval(days => $2) AS since,
+                                       ((now() - make_interval(days => $2)) AT TIME ZONE 'UTC')::date AS first_day),
+             parts AS (
+               SELECT r.day, r.learners
+                 FROM analytics_course_daily r, w
+                WHERE r.course_id = $1 AND r.day > w.first_day
+               UNION ALL
+               SELECT p.day, coalesce(array_agg(DISTINCT p.user_id) FILTER (WHERE p.user_id IS NOT NULL), '{}')
+                 FROM analytics_rollup_pending p, w
+                WHERE p.course_id = $1 AND p.day > w.first_day
+                GROUP BY 1
+               UNION ALL
+               SELECT (ae.occurred_at AT TIME ZONE 'UTC')::date, coalesce(array_agg(DISTINCT ae.user_id) FILTER (WHERE ae.user_id IS NOT NULL), '{}')
+                 FROM analytics_events ae, w
+                WHERE ae.course_id = $1 AND ae.occurred_at >= w.since
+                  AND ae.occurred_at < (w.first_day + 1)::timestamp AT TIME ZONE 'UTC'
+                GROUP BY 1)
+        SELECT day::timestamp AT TIME ZONE 'UTC' AS day,
+               (SELECT count(DISTINCT u) FROM unnest(learner_sets_cat(learners)) AS u) AS learners
+          FROM parts
+         GROUP BY day
+         ORDER BY 1`,
 } as const;
 
 /** A named hot query: builds the operation for a phase. */
@@ -121,20 +234,11 @@ export const HOT_QUERIES: readonly HotQuery[] = [
     args: (p) => [pick(p.courseIds)],
   },
   {
-    // Progress upsert as the ORM issues it: update the (learner, lesson) row, insert it if there was none.
-    // Written without ON CONFLICT because the baseline has no unique key on (user_id, lesson_id) to conflict on.
+    // Progress upsert. On the baseline, as the ORM issues it without a key to conflict on: update the
+    // (learner, lesson) row, insert it if there was none. With migration 0016's unique key, one
+    // INSERT ... ON CONFLICT that writes the same row values.
     name: "progress_upsert",
-    sql: () => `WITH updated AS (
-        UPDATE lesson_progress
-           SET progress_percent = greatest(progress_percent, $4::numeric),
-               status = CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE status END,
-               completed_at = CASE WHEN $4::numeric >= 100 THEN coalesce(completed_at, now()) ELSE completed_at END,
-               updated_at = now()
-         WHERE user_id = $1 AND course_id = $2 AND lesson_id = $3
-        RETURNING id)
-      INSERT INTO lesson_progress (user_id, course_id, lesson_id, status, progress_percent)
-      SELECT $1, $2, $3, CASE WHEN $4::numeric >= 100 THEN 'completed' ELSE 'started' END, $4::numeric
-      WHERE NOT EXISTS (SELECT FROM updated)`,
+    sql: (f) => (f.progressUniqueKey ? PROGRESS_UPSERT.onConflict : PROGRESS_UPSERT.updateThenInsert),
     args: (p) => {
       const e = pick(p.enrollments);
       const lessons = p.lessonsByCourse.get(e.courseId) ?? [];
@@ -171,23 +275,14 @@ export const HOT_QUERIES: readonly HotQuery[] = [
     (w): HotQuery => ({
       // Instructor analytics: events and distinct learners per day and type over the window, across the instructor's courses.
       name: `instructor_analytics_${WINDOW_DAYS[w]}d`,
-      sql: () => `SELECT date_trunc('day', ae.occurred_at) AS day, ae.event_type, count(*) AS events, count(DISTINCT ae.user_id) AS learners
-        FROM analytics_events ae
-        WHERE ae.course_id IN (SELECT id FROM courses WHERE instructor_id = $1 AND deleted_at IS NULL)
-          AND ae.occurred_at >= now() - make_interval(days => $2)
-        GROUP BY 1, 2
-        ORDER BY 1, 2`,
+      sql: (f) => (f.analyticsRollup ? INSTRUCTOR_ANALYTICS.rollup : INSTRUCTOR_ANALYTICS.events),
       args: (p) => [pick(p.instructorIds), WINDOW_DAYS[w]],
     }),
   ),
   {
     // Daily active learners of a course over the last 30 days (course dashboards).
     name: "daily_active_learners",
-    sql: () => `SELECT date_trunc('day', occurred_at) AS day, count(DISTINCT user_id) AS learners
-      FROM analytics_events
-      WHERE course_id = $1 AND occurred_at >= now() - make_interval(days => $2)
-      GROUP BY 1
-      ORDER BY 1`,
+    sql: (f) => (f.analyticsRollup ? DAILY_ACTIVE_LEARNERS.rollup : DAILY_ACTIVE_LEARNERS.events),
     args: (p) => [pick(p.courseIds), WINDOW_DAYS.month],
   },
 ];

@@ -89,6 +89,21 @@ export const OPERATIONAL_FLAGS: FlagSet = Object.freeze({
 });
 
 /**
+ * Executor settings for the platform's workload: short, index-driven OLTP
+ * queries (bench/README.md, "Server settings"). On Cloud SQL's list of
+ * supported PostgreSQL flags (https://cloud.google.com/sql/docs/postgres/flags);
+ * no restart needed.
+ * - `jit` off: the hot queries run in well under a millisecond, and JIT
+ *   compilation costs tens of milliseconds. It only starts when a plan's
+ *   estimate passes jit_above_cost, i.e. on a misestimate (a generic plan
+ *   over every partition, a stale statistic) of exactly the queries that must
+ *   stay fast, so it can only add latency here.
+ */
+export const PERFORMANCE_FLAGS: FlagSet = Object.freeze({
+  jit: "off",
+});
+
+/**
  * pgAudit session classes that log no statement data: DDL and role/privilege
  * changes. `read`, `write`, `function`, `misc`, `misc_set` and `all` log the
  * text of SELECT/INSERT/UPDATE/DELETE/COPY and function calls, literals included.
@@ -182,6 +197,7 @@ export function resolveFlags(inputs: FlagInputs): FlagSet {
   const base: Record<string, string> = {
     ...CIS_FLAGS,
     ...OPERATIONAL_FLAGS,
+    ...PERFORMANCE_FLAGS,
     "cron.database_name": inputs.databaseName,
     // A replica never gets fewer than its primary, or PostgreSQL refuses to start the standby.
     max_connections: String(Math.max(sized, inputs.primaryMaxConnections ?? 0)),

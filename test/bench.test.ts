@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { applyMigrations } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
 import { renderP95Chart } from "../bench/chart";
-import { checkTargets, markdown, writeResults, type BenchResults, type LatencySummary } from "../bench/report";
+import { checkTargets, markdown, median, summariseRepeats, writeResults, type BenchResults, type LatencySummary } from "../bench/report";
 import { runCell } from "../bench/runner";
 import { migrationWindows, stallsByMigration, type WriteGap } from "../bench/stalls";
 import { countsFor, seed } from "../bench/seed";
@@ -234,6 +234,42 @@ describe("results", () => {
       .map((t) => t.target);
     // instructor_analytics_30d at 1 client is only 9× faster: always missed in this fixture.
     expect(failed).toEqual(["instructor_analytics_30d at 1 client ≥ 10× faster (p95)", ...missed]);
+  });
+
+  test("server cost and repeats are written after the original fields", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-bench-")), "latest.json");
+    const server = { calls: 10, meanExecMs: 0.5, meanPlanMs: 0.1, sharedHitPerCall: 12, sharedReadPerCall: 0 };
+    const optimizedRepeats = summariseRepeats([{ p95: 9, meanExecMs: 0.5 }, { p95: 7 }, { p95: 12, meanExecMs: 0.6 }]);
+    writeResults(file, results({ queries: [{ name: "course_page", concurrency: 16, baseline: s(20), optimized: s(9), server: { optimized: server }, optimizedRepeats }] }));
+    const q = (JSON.parse(fs.readFileSync(file, "utf8")) as { queries: Record<string, unknown>[] }).queries[0];
+    expect(Object.keys(q)).toEqual(["name", "concurrency", "baseline", "optimized", "server", "optimizedRepeats"]);
+    expect(q.server).toEqual({ optimized: server });
+    expect(q.optimizedRepeats).toEqual({ p95: [9, 7, 12], medianP95: 9, spreadP95: 5, meanExecMs: [0.5, 0.6] });
+  });
+
+  test.each([
+    [[3, 1, 2], 2],
+    [[4, 1, 3, 2], 2],
+    [[5], 5],
+  ])("median of %j is the measured value %d", (values, m) => {
+    expect(median(values)).toBe(m);
+  });
+
+  test.each([
+    ["course_page", 1.2, false],
+    ["course_page", 0.9, true],
+    ["instructor_analytics_30d", 1.9, true],
+    ["instructor_analytics_30d", 2.1, false],
+  ] as const)("server time target: %s at %d ms per call met = %s", (name, ms, ok) => {
+    const server = { calls: 1, meanExecMs: ms, meanPlanMs: 0, sharedHitPerCall: 1, sharedReadPerCall: 0 };
+    const r = results({ queries: [{ name, concurrency: 1, baseline: s(2000), optimized: s(1), server: { optimized: server } }] });
+    const t = checkTargets(r).find((x) => x.target.startsWith(`${name} server time`));
+    expect(t?.ok).toBe(ok);
+  });
+
+  test("a hot query over 100 ms at 64 clients misses its target", () => {
+    const r = results({ queries: [{ name: "course_page", concurrency: 64, baseline: s(500), optimized: s(101) }] });
+    expect(checkTargets(r).filter((t) => !t.ok).map((t) => t.target)).toEqual(["course_page p95 ≤ 100 ms at 64 clients (optimised)"]);
   });
 
   test("a hot query over 10 ms at 16 clients misses its target", () => {

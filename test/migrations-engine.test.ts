@@ -41,6 +41,8 @@ describe("migration files", () => {
       "0006_partition_keys.sql",
       "0007_partition_conversion.sql",
       "0011_analytics_covering_index.sql",
+      "0016_progress_unique_key.sql",
+      "0017_analytics_rollup.sql",
     ]);
   });
 

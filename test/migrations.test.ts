@@ -151,10 +151,10 @@ describe("on an empty database", () => {
     );
     try {
       await withClient(migratorConfig(db), async (c) => {
-        expect((await c.query("SELECT lp_ops.schedule_jobs() AS n")).rows[0].n).toBe(2);
+        expect((await c.query("SELECT lp_ops.schedule_jobs() AS n")).rows[0].n).toBe(3);
         const recorded = (await c.query("SELECT * FROM cron.recorded ORDER BY 1")).rows;
         expect(recorded).toEqual((await c.query("SELECT * FROM lp_ops.scheduled_jobs ORDER BY 1")).rows);
-        expect(recorded.map((r: { jobname: string }) => r.jobname)).toEqual(["lp-partition-maintenance", "lp-refresh-analytics-views"]);
+        expect(recorded.map((r: { jobname: string }) => r.jobname)).toEqual(["lp-fold-analytics-rollup", "lp-partition-maintenance", "lp-refresh-analytics-views"]);
         for (const r of recorded as { command: string }[]) await c.query(r.command);
       });
     } finally {
@@ -379,7 +379,11 @@ describe("on a seeded database, with writers running through the conversion", ()
     ["audit_log_actor_idx", "SELECT * FROM audit_log WHERE actor_id = 42 ORDER BY created_at DESC LIMIT 20", /audit_log_actor_idx/],
     ["analytics_daily_active_learners_key", "SELECT active_learners FROM analytics_daily_active_learners WHERE course_id = 7 AND activity_date = current_date", /analytics_daily_active_learners_key/],
     ["course_completion_funnel_key", "SELECT * FROM course_completion_funnel WHERE course_id = 7", /course_completion_funnel_key/],
+    ["lesson_progress_user_lesson_key", "INSERT INTO lesson_progress (user_id, course_id, lesson_id) VALUES (42, 1, 123) ON CONFLICT (user_id, lesson_id) DO NOTHING", /Conflict Arbiter Indexes: lesson_progress_user_lesson_key/],
   ];
+
+  // The rollup's fold queue (0017) is emptied every minute, so here it is tiny and rightly scanned; the index serves readers when it backs up.
+  const QUEUE_INDEXES = ["analytics_rollup_pending_course_day_idx"];
 
   // Kept though 0011's covering index (course_id, occurred_at) INCLUDE (user_id, event_type) serves all its queries; see 0011's header.
   const SUPERSEDED = ["analytics_events_course_occurred_idx"];
@@ -387,7 +391,7 @@ describe("on a seeded database, with writers running through the conversion", ()
   test("the table below covers every index the migrations create", () => {
     const created = migrations.flatMap((m) => [...m.sql.matchAll(/CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?IF NOT EXISTS (\w+)/g)].map((x) => x[1]));
     const keys = ["analytics_events_id_occurred_at_key", "audit_log_id_created_at_key"]; // primary keys of the partitioned tables
-    expect(INDEX_QUERIES.map(([i]) => i).sort()).toEqual(created.filter((i) => !keys.includes(i) && !SUPERSEDED.includes(i)).sort());
+    expect(INDEX_QUERIES.map(([i]) => i).sort()).toEqual(created.filter((i) => !keys.includes(i) && !SUPERSEDED.includes(i) && !QUEUE_INDEXES.includes(i)).sort());
   });
 
   test("a superseded index is still there and valid (0004 stays re-runnable), but the planner takes the covering index for its queries", async () => {
