@@ -129,6 +129,14 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
     const policies: Record<string, gcp.monitoring.AlertPolicy> = {};
     for (const s of SIGNALS) {
       if (!s.levels || !appliesTo(s, args.role, has)) continue;
+      // Cloud Monitoring validates a PromQL condition's metrics when the policy
+      // is created, and a log-based metric created in the same update is not
+      // known yet ("404 Cannot find metric(s)"; the provider retries only
+      // concurrent-edit errors: hashicorp/terraform-provider-google#11102), so
+      // the first deploy would fail. Validation is skipped on those conditions
+      // only (field disableMetricValidation, @pulumi/gcp
+      // types/input.d.ts AlertPolicyConditionConditionPrometheusQueryLanguage);
+      // Cloud SQL's own metrics keep it, so a misspelt metric still fails the update.
       const usesLogs = s.metrics.some((m) => "log" in m);
       for (const severity of SEVERITIES) {
         const key = `${s.id}-${severity.toLowerCase()}`;
@@ -147,6 +155,7 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
                   duration: `${s.levels[severity].durationSeconds}s`,
                   evaluationInterval: `${EVALUATION_INTERVAL_SECONDS}s`,
                   alertRule: `${s.id.replace(/-/g, "_")}_${severity.toLowerCase()}`,
+                  disableMetricValidation: usesLogs ? true : undefined,
                 },
               },
             ],
