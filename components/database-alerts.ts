@@ -50,6 +50,11 @@ export interface DatabaseAlertsArgs {
   /** The instance's name (Cloud SQL or Memorystore). */
   readonly instanceName: pulumi.Input<string>;
   /**
+   * The instance resource itself (Cloud SQL or Memorystore): every policy
+   * depends on it, so none exists, and none can fire, before the instance does.
+   */
+  readonly instance: pulumi.Resource;
+  /**
    * The instance label's value on its metrics.
    * @default "<project>:<instanceName>" (Cloud SQL)
    */
@@ -169,7 +174,7 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
             },
             userLabels: { ...(args.labels ?? {}), signal: s.id, severity: severity.toLowerCase(), role: args.role },
           },
-          { parent: this, dependsOn: usesLogs ? [args.logMetrics] : [] },
+          { parent: this, dependsOn: usesLogs ? [args.instance, args.logMetrics] : [args.instance] },
         );
       }
     }

@@ -1,3 +1,4 @@
+import * as gcp from "@pulumi/gcp";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Dashboard, buildDashboard, dashboardLayout, type ResolvedInstance } from "../components/dashboard";
 import { DatabaseAlerts, describeLevel } from "../components/database-alerts";
@@ -172,6 +173,7 @@ describe("alert policies of one instance (constructed directly)", () => {
         const a = new DatabaseAlerts("alerts", {
           project: PROJECT,
           instanceName: "lp-test",
+          instance: new gcp.sql.DatabaseInstance("lp-test", { databaseVersion: "POSTGRES_16", settings: { tier: "db-custom-2-8192" } }),
           role: "primary",
           maxConnections: 400,
           channels: { WARNING: ["warn-channel"], CRITICAL: ["page-channel"] },
@@ -212,6 +214,7 @@ describe("alert policies of one instance (constructed directly)", () => {
         new DatabaseAlerts("alerts", {
           project: PROJECT,
           instanceName: "lp-test",
+          instance: new gcp.sql.DatabaseInstance("lp-test", { databaseVersion: "POSTGRES_16", settings: { tier: "db-custom-2-8192" } }),
           role: "primary",
           maxConnections: 400,
           channels: { WARNING: ["w"], CRITICAL: ["c"] },
