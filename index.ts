@@ -308,6 +308,13 @@ const monitoredInstances: Readonly<Record<string, DashboardInstance>> = {
     : {}),
 };
 
+/** The instance resource behind each monitored key: its alert policies wait for it. */
+const monitoredResources: Readonly<Record<string, pulumi.Resource>> = {
+  primary: primary.instance,
+  ...Object.fromEntries(Object.entries(replicas).map(([replicaName, r]) => [replicaName, r.instance])),
+  ...(readPool ? { "read-pool": readPool.instance } : {}),
+};
+
 const channels = new NotificationChannels(
   "monitoring-channels",
   {
@@ -343,6 +350,7 @@ const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
       {
         project: config.project,
         instanceName: i.instanceName,
+        instance: monitoredResources[key],
         role: i.role,
         maxConnections: i.maxConnections,
         pooling: i.pooling,
@@ -361,13 +369,15 @@ const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
 const monitoredCache: DashboardInstance | undefined = cache
   ? { instanceName: cache.instance.name, instanceId: cache.resourceName, role: "cache", maxConnections: cache.maxClients }
   : undefined;
-const cacheAlerts = monitoredCache
+const cacheAlerts =
+  monitoredCache && cache
   ? new DatabaseAlerts(
       "monitoring-alerts-cache",
       {
         project: config.project,
         instanceName: monitoredCache.instanceName,
         instanceId: monitoredCache.instanceId,
+        instance: cache.instance,
         role: "cache",
         maxConnections: monitoredCache.maxConnections,
         channels: { WARNING: channels.warning, CRITICAL: channels.critical },

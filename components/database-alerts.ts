@@ -50,6 +50,11 @@ export interface DatabaseAlertsArgs {
   /** The instance's name (Cloud SQL or Memorystore). */
   readonly instanceName: pulumi.Input<string>;
   /**
+   * The instance resource itself (Cloud SQL or Memorystore): every policy
+   * depends on it, so none exists, and none can fire, before the instance does.
+   */
+  readonly instance: pulumi.Resource;
+  /**
    * The instance label's value on its metrics.
    * @default "<project>:<instanceName>" (Cloud SQL)
    */
@@ -129,6 +134,14 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
     const policies: Record<string, gcp.monitoring.AlertPolicy> = {};
     for (const s of SIGNALS) {
       if (!s.levels || !appliesTo(s, args.role, has)) continue;
+      // Cloud Monitoring validates a PromQL condition's metrics when the policy
+      // is created, and a log-based metric created in the same update is not
+      // known yet ("404 Cannot find metric(s)"; the provider retries only
+      // concurrent-edit errors: hashicorp/terraform-provider-google#11102), so
+      // the first deploy would fail. Validation is skipped on those conditions
+      // only (field disableMetricValidation, @pulumi/gcp
+      // types/input.d.ts AlertPolicyConditionConditionPrometheusQueryLanguage);
+      // Cloud SQL's own metrics keep it, so a misspelt metric still fails the update.
       const usesLogs = s.metrics.some((m) => "log" in m);
       for (const severity of SEVERITIES) {
         const key = `${s.id}-${severity.toLowerCase()}`;
@@ -147,6 +160,7 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
                   duration: `${s.levels[severity].durationSeconds}s`,
                   evaluationInterval: `${EVALUATION_INTERVAL_SECONDS}s`,
                   alertRule: `${s.id.replace(/-/g, "_")}_${severity.toLowerCase()}`,
+                  disableMetricValidation: usesLogs ? true : undefined,
                 },
               },
             ],
@@ -160,7 +174,7 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
             },
             userLabels: { ...(args.labels ?? {}), signal: s.id, severity: severity.toLowerCase(), role: args.role },
           },
-          { parent: this, dependsOn: usesLogs ? [args.logMetrics] : [] },
+          { parent: this, dependsOn: usesLogs ? [args.instance, args.logMetrics] : [args.instance] },
         );
       }
     }

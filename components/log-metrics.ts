@@ -1,7 +1,9 @@
 /**
  * Log-based metrics for what only Cloud SQL's logs carry: lock waits,
  * deadlocks and temp files over the logged size (PostgreSQL's postgres.log),
- * and failed automated backups and exports (Cloud Audit Logs). The series keep
+ * and failed automated backups (Cloud Audit Logs, System Event log). Exports
+ * have no log-based metric: their audit entries are Data Access entries, off
+ * by default (see lib/monitoring/backups.ts for what covers them). The series keep
  * the log entry's `cloudsql_database` resource, so alerts and tiles select an
  * instance by `database_id` exactly as for Cloud SQL's own metrics.
  */
@@ -37,29 +39,8 @@ const POSTGRES_LOG = 'log_id("cloudsql.googleapis.com/postgres.log")';
  * detected", and `log_temp_files` writes "temporary file: path "…", size N"
  * (the flag set logs every file; this counts those over {@link LARGE_TEMP_FILE_BYTES}). Backups:
  * Cloud SQL "View audit logs for automated backups" (system_event,
- * cloudsql.instances.automatedBackup, metadata.windowStatus). Exports: see
- * {@link EXPORT_FAILURE_FILTER}.
+ * cloudsql.instances.automatedBackup, metadata.windowStatus).
  */
-/**
- * A failed Cloud SQL export, whoever started it. `cloudsql.instances.export`
- * is a long-running operation, and Cloud SQL's audit logging says such methods
- * "usually generate two audit log entries: one when the operation starts and
- * another when it ends" (Cloud SQL for PostgreSQL audit logging; Cloud Logging
- * "Audit logs for long-running operations"). The first entry records the
- * accepted request and carries no error, so its severity says nothing about
- * the export (the old `severity>=ERROR` filter never matched a failure inside
- * the operation). What does carry the outcome is `protoPayload.status`: set to
- * a non-zero google.rpc.Code on the closing entry of a failed operation, and
- * on the single entry of a rejected request (permission, bad URI, another
- * operation running). Codes are 1–16, and a comparison on a missing field is
- * false in the Logging query language, so successful entries never match.
- * The scheduled export's failed Workflows executions are alerted on
- * separately (lib/monitoring, export-workflow-failures), which also covers
- * failures before the export call.
- */
-export const EXPORT_FAILURE_FILTER =
-  'log_id("cloudaudit.googleapis.com/activity") AND protoPayload.methodName="cloudsql.instances.export" AND protoPayload.status.code>0';
-
 const FILTERS: Readonly<Record<LogMetricKey, string>> = Object.freeze({
   lockWaits: `${POSTGRES_LOG} AND textPayload=~"still waiting for .+ after [0-9.]+ ms"`,
   deadlocks: `${POSTGRES_LOG} AND textPayload:"deadlock detected"`,
@@ -67,7 +48,6 @@ const FILTERS: Readonly<Record<LogMetricKey, string>> = Object.freeze({
   backupFailures:
     'log_id("cloudaudit.googleapis.com/system_event") AND protoPayload.methodName="cloudsql.instances.automatedBackup" ' +
     'AND protoPayload.metadata.windowStatus=("STATUS_FAILED" OR "STATUS_ATTEMPT_FAILED")',
-  exportFailures: EXPORT_FAILURE_FILTER,
 });
 
 /** Metric name suffixes. */
@@ -76,7 +56,6 @@ const SUFFIX: Readonly<Record<LogMetricKey, string>> = Object.freeze({
   deadlocks: "deadlocks",
   tempFiles: "temp_files",
   backupFailures: "backup_failures",
-  exportFailures: "export_failures",
 });
 
 /**

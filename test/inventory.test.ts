@@ -63,6 +63,17 @@ function instanceSummary(r: RecordedResource) {
   };
 }
 
+/** How many alert policies, and the signals whose conditions skip metric validation (only those on log-based metrics may). */
+function alertPolicySummary(policies: readonly RecordedResource[]) {
+  const skipping = policies.filter(
+    (p) => (p.inputs.conditions as { conditionPrometheusQueryLanguage: { disableMetricValidation?: boolean } }[])[0].conditionPrometheusQueryLanguage.disableMetricValidation === true,
+  );
+  return {
+    total: policies.length,
+    metricValidationDisabled: [...new Set(skipping.map((p) => (p.inputs.userLabels as Record<string, string>).signal))].sort(),
+  };
+}
+
 describe.each(["prod", "staging"])("inventory of %s", (stack) => {
   test("the offline plan matches the committed plan", async () => {
     const run = await plan(["--stack", stack, "--json"]);
@@ -91,6 +102,7 @@ describe.each(["prod", "staging"])("inventory of %s", (stack) => {
         .ofType("gcp:kms/cryptoKey:CryptoKey")
         .map((k) => ({ name: k.inputs.name, rotationPeriod: k.inputs.rotationPeriod, protect: k.protect }))
         .sort((a, b) => String(a.name).localeCompare(String(b.name))),
+      alertPolicies: alertPolicySummary(recorder.ofType("gcp:monitoring/alertPolicy:AlertPolicy")),
       apis: recorder
         .ofType("gcp:projects/service:Service")
         .map((s) => s.inputs.service)

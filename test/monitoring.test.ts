@@ -70,7 +70,7 @@ describe("log-based metrics", () => {
     });
     const metrics = recorder.ofType(LOG_METRIC);
     expect(metrics.map((m) => m.inputs.name).sort()).toEqual(
-      ["lp-prod/backup_failures", "lp-prod/deadlocks", "lp-prod/export_failures", "lp-prod/lock_waits", "lp-prod/temp_files"],
+      ["lp-prod/backup_failures", "lp-prod/deadlocks", "lp-prod/lock_waits", "lp-prod/temp_files"],
     );
     for (const m of metrics) {
       expect(m.parent).toBe("lm");
@@ -79,11 +79,7 @@ describe("log-based metrics", () => {
     const byName = (n: string) => metrics.find((m) => m.inputs.name === `lp-prod/${n}`)!;
     expect(byName("temp_files").inputs.metricDescriptor).toMatchObject({ valueType: "DISTRIBUTION", unit: "By" });
     expect(byName("backup_failures").inputs.filter).toContain('protoPayload.methodName="cloudsql.instances.automatedBackup"');
-    expect(byName("export_failures").inputs.filter).toContain('protoPayload.methodName="cloudsql.instances.export"');
-    // A failed export is the entry with an error status (the operation's closing entry, or a rejected request);
-    // the opening entry of an export that fails later is logged at normal severity, so severity cannot select it.
-    expect(byName("export_failures").inputs.filter).toContain("protoPayload.status.code>0");
-    expect(byName("export_failures").inputs.filter).not.toContain("severity");
+    expect(byName("backup_failures").inputs.filter).toContain('log_id("cloudaudit.googleapis.com/system_event")');
   });
 
   /** The textPayload regex of a filter, as a JS RegExp (Cloud Logging's RE2 syntax used here is a subset). */
@@ -270,7 +266,6 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     deadlocks: "deadlocks",
     tempFiles: "temp_files",
     backupFailures: "backup_failures",
-    exportFailures: "export_failures",
   };
   /** The scheduled export (issue 6) exports the primary through this workflow. */
   const exportWorkflowOf = (key: string) => (key === "primary" ? `db-${stack}-export` : undefined);

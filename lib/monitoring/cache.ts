@@ -1,5 +1,6 @@
 /** Signal family — the query cache (Memorystore for Redis): hits, memory, evictions, clients and replication. */
 import { SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, RATE_WINDOW, guardedRatio, levels, series, type InstanceContext, type MetricRef, type Signal } from "./signal";
+import { valueOrZeroWhenSilent } from "./absence";
 import { REPLICATION_LAG_CRITICAL_S, REPLICATION_LAG_WARNING_S } from "./replication";
 import { CACHE_HIT_RATIO_CRITICAL, CACHE_HIT_RATIO_WARNING } from "./storage";
 
@@ -106,8 +107,8 @@ export const CACHE_SIGNALS: readonly Signal[] = Object.freeze([
     roles: ["cache"],
     metrics: [R.role],
     unit: "1",
-    // No series at all (the instance not reporting) counts as no primary.
-    expr: (c) => `sum(${series(R.role, c)}) or vector(0)`,
+    // Silent after reporting counts as no primary; never reported yet (being created) does not page.
+    expr: (c) => valueOrZeroWhenSilent(`sum(${series(R.role, c)})`, series(R.role, c)),
     direction: "below",
     levels: levels(CACHE_PRIMARIES_EXPECTED, CACHE_PRIMARIES_EXPECTED, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS),
     meaning: "No cache node reports the primary role: a failover is under way (Standard Tier) or the instance is down.",

@@ -168,7 +168,7 @@ export const MEMORYSTORE_METRICS = Object.freeze({
 export type MemorystoreMetricKey = keyof typeof MEMORYSTORE_METRICS;
 
 /** The log-based metrics components/log-metrics.ts creates, by key. */
-export const LOG_METRIC_KEYS = ["lockWaits", "deadlocks", "tempFiles", "backupFailures", "exportFailures"] as const;
+export const LOG_METRIC_KEYS = ["lockWaits", "deadlocks", "tempFiles", "backupFailures"] as const;
 export type LogMetricKey = (typeof LOG_METRIC_KEYS)[number];
 
 /** Cloud Monitoring's type for a user-defined log-based metric. Source: Cloud Logging "Log-based metrics overview". */

@@ -23,6 +23,7 @@ import { TRAFFIC_SIGNALS } from "./traffic";
 
 export * from "./catalog";
 export * from "./signal";
+export * from "./absence";
 export * from "./backups";
 export * from "./cache";
 export * from "./connections";

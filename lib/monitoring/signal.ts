@@ -202,7 +202,6 @@ export const M = {
   deadlockLog: { log: "deadlocks" },
   tempFileLog: { log: "tempFiles" },
   backupFailureLog: { log: "backupFailures" },
-  exportFailureLog: { log: "exportFailures" },
   exportRuns: { workflow: "finishedExecutions" },
 } as const satisfies Record<string, MetricRef>;
 

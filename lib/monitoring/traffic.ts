@@ -1,4 +1,5 @@
 /** Signal family — Availability and traffic: is the server up, and how much work reaches it. */
+import { valueOrZeroWhenSilent } from "./absence";
 import { BOTH, M, RATE_WINDOW, SAMPLE_PERIOD_SECONDS, levels, series, type Signal } from "./signal";
 
 
@@ -11,11 +12,11 @@ export const TRAFFIC_SIGNALS: readonly Signal[] = Object.freeze([
     roles: BOTH,
     metrics: [M.up],
     unit: "1",
-    // No series at all (instance gone or not reporting) counts as down.
-    expr: (c) => `min(${series(M.up, c)}) or vector(0)`,
+    // Silent after reporting counts as down; never reported yet (being created) does not page.
+    expr: (c) => valueOrZeroWhenSilent(`min(${series(M.up, c)})`, series(M.up, c)),
     direction: "below",
     levels: levels(1, 1, 0, 2 * SAMPLE_PERIOD_SECONDS),
-    meaning: "Cloud SQL reports the PostgreSQL server as not up (or stopped reporting).",
+    meaning: "Cloud SQL reports the PostgreSQL server as not up, or the instance stopped reporting for 5 minutes after it had reported.",
     action: "Check the instance's state and operations in the console; on the primary, follow the failover steps; on a replica, take it out of rotation.",
     anchor: "instance-down",
     runbook: "ha-failover",

@@ -2,6 +2,7 @@
  * Builds one instance's alert policies under Pulumi mocks and returns each
  * policy's PromQL condition by "<signal>-<severity>", for the family tests.
  */
+import * as gcp from "@pulumi/gcp";
 import { DatabaseAlerts, type DatabaseAlertsArgs } from "../../components/database-alerts";
 import { LogMetrics } from "../../components/log-metrics";
 import { runProgram } from "../../lib/mock-runtime";
@@ -21,6 +22,7 @@ export function testAlerts(args: Partial<DatabaseAlertsArgs>): DatabaseAlerts {
   return new DatabaseAlerts("alerts", {
     project: PROJECT,
     instanceName: "lp-test",
+    instance: new gcp.sql.DatabaseInstance("lp-test", { databaseVersion: "POSTGRES_16", settings: { tier: "db-custom-2-8192" } }),
     role: "primary",
     maxConnections: 400,
     channels: { WARNING: ["warn-channel"], CRITICAL: ["page-channel"] },
