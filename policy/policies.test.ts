@@ -77,13 +77,15 @@ function alert(name: string, instance: string, instanceName: string, metric: str
 const INSTANCE_METRICS = ["database/up", "database/cpu/utilization", "database/memory/utilization", "database/disk/utilization"].map(
   (m) => `cloudsql.googleapis.com/${m}`,
 );
+/** Query Insights latency: reported by the primary only, so required there only. */
+const INSIGHTS_LATENCY = "cloudsql.googleapis.com/database/postgresql/insights/aggregate/latencies";
 
 /** A compliant stack: primary + replica with alerts, migrations, bucket, key, secret, users. */
 function goodStack(): RecordedResource[] {
   return [
     rec(TYPES.sqlInstance, "primary", instance("lp-prod")),
     rec(TYPES.sqlInstance, "replica", instance("lp-prod-read-a", "lp-prod")),
-    ...INSTANCE_METRICS.map((m, i) => alert(`primary-alert-${i}`, "primary", "lp-prod", m)),
+    ...[...INSTANCE_METRICS, INSIGHTS_LATENCY].map((m, i) => alert(`primary-alert-${i}`, "primary", "lp-prod", m)),
     ...[...INSTANCE_METRICS, "cloudsql.googleapis.com/database/replication/replica_lag"].map((m, i) => alert(`replica-alert-${i}`, "replica", "lp-prod-read-a", m)),
     rec("lp:database:SchemaMigrations", "migrations", {}, { custom: false }),
     rec(TYPES.dynamicResource, "migrations-apply", { __provider: "exports.handler = …" }, { parent: "migrations", dependsOn: ["app-db"] }),
@@ -230,6 +232,7 @@ const FAULTS: [string, string, (i: Inputs) => Partial<RecordedResource> | void, 
   ["cloudsql-alert-coverage", "replica-alert-4", (i) => set(i, "conditions", []), /"replica" has no alert policy on cloudsql\.googleapis\.com\/database\/replication\/replica_lag/],
   ["cloudsql-alert-coverage", "primary-alert-3", (i) => set(i, "conditions.0.conditionPrometheusQueryLanguage.query", 'max(cloudsql_googleapis_com:database_disk_utilization{database_id="p:lp-prod-read-a"})'), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/disk\/utilization/],
   ["cloudsql-alert-coverage", "primary-alert-0", (i) => set(i, "enabled", false), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/up/],
+  ["cloudsql-alert-coverage", "primary-alert-4", (i) => set(i, "conditions", []), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/postgresql\/insights\/aggregate\/latencies/],
   ["cloudsql-migrations", "migrations-apply", () => ({ dependsOn: [] }), /"primary" has no migrations resource depending on it/],
 ];
 

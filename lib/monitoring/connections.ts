@@ -1,4 +1,12 @@
-/** Signal family — Connections and pooling: backends against max_connections, and the managed pooler. */
+/**
+ * Signal family — Connections and pooling: backends against max_connections, and the managed pooler.
+ * The pooler signals stay on both roles: managed pooling is configured per
+ * instance (`settings.connectionPoolConfigs`, which replicas and read pools set
+ * too) and its requirements name the edition, not the role
+ * (https://cloud.google.com/sql/docs/postgres/managed-connection-pooling#requirements).
+ * No page found states whether replicas report the pooler metrics; a replica
+ * policy that never receives data is the cost if they do not.
+ */
 import { BOTH, M, SAMPLE_PERIOD_SECONDS, US_PER_MS, levels, series, type Signal } from "./signal";
 
 /** Connection pool utilisation. Source: issue 7 and the platform team's write-up ("> 85% warning / > 90% critical"). */
