@@ -20,6 +20,7 @@ import {
 import { runProgram, type MockRecorder, type RecordedResource } from "../lib/mock-runtime";
 import { SECRET, runStack } from "./harness/stack";
 import { LOG_NAMES, expectRealMetrics, selectors } from "./harness/monitoring";
+import { testAlerts } from "./monitoring/alerts-of";
 
 const POLICY = "gcp:monitoring/alertPolicy:AlertPolicy";
 const CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel";
@@ -172,16 +173,7 @@ describe("alert policies of one instance (constructed directly)", () => {
     runProgram({
       stack: "prod",
       load: () => {
-        const logMetrics = new LogMetrics("lm", { project: PROJECT, prefix: "lp-test", databaseIds: [`${PROJECT}:lp-test`] });
-        const a = new DatabaseAlerts("alerts", {
-          project: PROJECT,
-          instanceName: "lp-test",
-          role: "primary",
-          maxConnections: 400,
-          channels: { WARNING: ["warn-channel"], CRITICAL: ["page-channel"] },
-          logMetrics,
-          ...args,
-        });
+        const a = testAlerts(args);
         return { backends: a.query("pool-utilisation") };
       },
     });
@@ -211,18 +203,7 @@ describe("alert policies of one instance (constructed directly)", () => {
     ["a non-https doc address", { alertsDocUrl: "docs/alerts.md" }, /alertsDocUrl = "docs\/alerts.md"/],
   ])("refuses %s", async (_what, args, message) => {
     expect(
-      await refusal(() => {
-        const logMetrics = new LogMetrics("lm", { project: PROJECT, prefix: "lp-test", databaseIds: [`${PROJECT}:lp-test`] });
-        new DatabaseAlerts("alerts", {
-          project: PROJECT,
-          instanceName: "lp-test",
-          role: "primary",
-          maxConnections: 400,
-          channels: { WARNING: ["w"], CRITICAL: ["c"] },
-          logMetrics,
-          ...args,
-        });
-      }),
+      await refusal(() => testAlerts(args)),
     ).toMatch(message);
   });
 });
@@ -339,7 +320,7 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
   test.each([
     ["pool-utilisation", ">", 0.85, 0.9],
     ["pool-client-utilisation", ">", 0.85, 0.9],
-    ["pool-server-utilisation", ">", 0.85, 0.9],
+    ["pool-wait", ">", 20, 100],
     ["query-latency-p95", ">", 500, 1000],
     ["query-latency-p99", ">", 500, 1000],
     ["disk", ">", 0.8, 0.9],

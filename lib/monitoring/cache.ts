@@ -1,5 +1,5 @@
 /** Signal family — the query cache (Memorystore for Redis): hits, memory, evictions, clients and replication. */
-import { SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, RATE_WINDOW, levels, series, type InstanceContext, type MetricRef, type Signal } from "./signal";
+import { SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, RATE_WINDOW, guardedRatio, levels, series, type InstanceContext, type MetricRef, type Signal } from "./signal";
 import { REPLICATION_LAG_CRITICAL_S, REPLICATION_LAG_WARNING_S } from "./replication";
 import { CACHE_HIT_RATIO_CRITICAL, CACHE_HIT_RATIO_WARNING } from "./storage";
 
@@ -50,8 +50,7 @@ export const CACHE_SIGNALS: readonly Signal[] = Object.freeze([
     metrics: [R.hits, R.misses],
     unit: "10^2.%",
     // Hits over lookups, only while there are enough lookups to judge.
-    expr: (c) =>
-      `(${rate(R.hits, c)} / (${rate(R.hits, c)} + ${rate(R.misses, c)})) and on() ((${rate(R.hits, c)} + ${rate(R.misses, c)}) > ${MIN_CACHE_LOOKUPS_PER_SECOND})`,
+    expr: (c) => guardedRatio(rate(R.hits, c), `(${rate(R.hits, c)} + ${rate(R.misses, c)})`, MIN_CACHE_LOOKUPS_PER_SECOND),
     direction: "below",
     levels: levels(CACHE_HIT_RATIO_WARNING, CACHE_HIT_RATIO_CRITICAL, SUSTAINED_SECONDS),
     meaning: "Fewer lookups than the level find their key in the query cache (Memorystore); reads fall through to PostgreSQL.",

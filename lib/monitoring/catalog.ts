@@ -85,7 +85,8 @@ const CLOUDSQL_SAMPLING = Object.freeze({ everySeconds: 60, visibleAfterSeconds:
  * | tempBytes | database/postgresql/temp_bytes_written_count | cloudsql_database | DELTA INT64 1 |
  * | transactionIdUtilization | database/postgresql/transaction_id_utilization | cloudsql_database | GAUGE DOUBLE 10^2.% |
  * | replicaLag | database/replication/replica_lag | cloudsql_database | GAUGE DOUBLE s (replicas) |
- * | replicaByteLag | database/postgresql/replication/replica_byte_lag | cloudsql_database | GAUGE INT64 By (on the primary, label replica_name) |
+ * | replicaByteLag | database/postgresql/replication/replica_byte_lag | cloudsql_database | GAUGE INT64 By ("Reported from the master per replica"; labels replica_name, replica_lag_type: replay_location, flush_location, write_location, sent_location) |
+ * | replicationState | database/replication/state | cloudsql_database | GAUGE BOOL, no unit, BETA (label state: "Running", "Stopped", "Error") |
  * | aggregateLatencies | database/postgresql/insights/aggregate/latencies | cloudsql_instance_database | CUMULATIVE DISTRIBUTION us |
  * | perQueryLatencies | database/postgresql/insights/perquery/latencies | cloudsql_instance_database | CUMULATIVE DISTRIBUTION us (labels querystring, query_hash, user, client_addr) |
  * | poolClientConnections | per_database/conn_pool/client_connections | cloudsql_instance_database | GAUGE INT64 1 (label status: active, waiting) |
@@ -113,6 +114,7 @@ export const CLOUD_SQL_METRICS = Object.freeze({
   tempBytes: { type: "cloudsql.googleapis.com/database/postgresql/temp_bytes_written_count", resource: CLOUDSQL_DATABASE, kind: "DELTA", valueType: "INT64", unit: "1", labels: ["database"], sampling: CLOUDSQL_SAMPLING },
   transactionIdUtilization: { type: "cloudsql.googleapis.com/database/postgresql/transaction_id_utilization", resource: CLOUDSQL_DATABASE, kind: "GAUGE", valueType: "DOUBLE", unit: "10^2.%", sampling: CLOUDSQL_SAMPLING },
   replicaLag: { type: "cloudsql.googleapis.com/database/replication/replica_lag", resource: CLOUDSQL_DATABASE, kind: "GAUGE", valueType: "DOUBLE", unit: "s", sampling: CLOUDSQL_SAMPLING },
+  replicationState: { type: "cloudsql.googleapis.com/database/replication/state", resource: CLOUDSQL_DATABASE, kind: "GAUGE", valueType: "BOOL", unit: "", labels: ["state"], sampling: CLOUDSQL_SAMPLING },
   replicaByteLag: { type: "cloudsql.googleapis.com/database/postgresql/replication/replica_byte_lag", resource: CLOUDSQL_DATABASE, kind: "GAUGE", valueType: "INT64", unit: "By", labels: ["replica_name", "replica_lag_type"], sampling: CLOUDSQL_SAMPLING },
   aggregateLatencies: { type: "cloudsql.googleapis.com/database/postgresql/insights/aggregate/latencies", resource: CLOUDSQL_INSTANCE_DATABASE, kind: "CUMULATIVE", valueType: "DISTRIBUTION", unit: "us", labels: ["user", "client_addr"] },
   perQueryLatencies: { type: "cloudsql.googleapis.com/database/postgresql/insights/perquery/latencies", resource: CLOUDSQL_INSTANCE_DATABASE, kind: "CUMULATIVE", valueType: "DISTRIBUTION", unit: "us", labels: ["querystring", "query_hash", "user", "client_addr"] },

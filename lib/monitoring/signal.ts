@@ -125,18 +125,21 @@ export interface Signal {
   readonly runbook?: string;
 }
 
+/** An extra label matcher: an exact value, or `{ re }` for a regular-expression match (`=~`). */
+export type LabelMatch = string | { readonly re: string };
+
 /** PromQL label matchers selecting one instance's series of a metric. */
-export function selector(metric: MetricRef, ctx: InstanceContext, extra: Record<string, string> = {}): string {
+export function selector(metric: MetricRef, ctx: InstanceContext, extra: Record<string, LabelMatch> = {}): string {
   const resource = resourceOf(metric);
   const watched = resource === WORKFLOW ? ctx.exportWorkflow : ctx.databaseId;
   if (watched === undefined) throw new Error(`no export workflow for ${ctx.databaseId}; the signal needs one`);
   const matchers = [`monitored_resource="${resource}"`, `${INSTANCE_LABEL[resource]}="${watched}"`];
-  for (const [k, v] of Object.entries(extra)) matchers.push(`${k}="${v}"`);
+  for (const [k, v] of Object.entries(extra)) matchers.push(typeof v === "string" ? `${k}="${v}"` : `${k}=~"${v.re}"`);
   return `{${matchers.join(",")}}`;
 }
 
 /** The PromQL metric name plus instance selector. */
-export function series(metric: MetricRef, ctx: InstanceContext, extra: Record<string, string> = {}, suffix = ""): string {
+export function series(metric: MetricRef, ctx: InstanceContext, extra: Record<string, LabelMatch> = {}, suffix = ""): string {
   return `${promqlName(metricTypeOf(metric, ctx.logMetrics))}${suffix}${selector(metric, ctx, extra)}`;
 }
 
@@ -154,6 +157,15 @@ export function resourceOf(metric: MetricRef): MonitoredResource {
   if ("workflow" in metric) return WORKFLOW_METRICS[metric.workflow].resource;
   if ("memorystore" in metric) return MEMORYSTORE_METRICS[metric.memorystore].resource;
   return CLOUDSQL_DATABASE;
+}
+
+/**
+ * A ratio judged only while its denominator carries enough volume: over a
+ * handful of events (an idle instance, a quiet night) a ratio is noise, so the
+ * value is absent, and an absent value neither fires nor charts.
+ */
+export function guardedRatio(numerator: string, denominator: string, minDenominator: number): string {
+  return `(${numerator} / ${denominator}) and on() (${denominator} > ${minDenominator})`;
 }
 
 export const levels = (warning: number, critical: number, warnSeconds: number, critSeconds = warnSeconds) =>
@@ -180,6 +192,7 @@ export const M = {
   txid: { cloudSql: "transactionIdUtilization" },
   lag: { cloudSql: "replicaLag" },
   byteLag: { cloudSql: "replicaByteLag" },
+  replicationState: { cloudSql: "replicationState" },
   latency: { cloudSql: "aggregateLatencies" },
   perQuery: { cloudSql: "perQueryLatencies" },
   poolClients: { cloudSql: "poolClientConnections" },

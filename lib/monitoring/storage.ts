@@ -1,5 +1,5 @@
 /** Signal family — Storage: disk, the buffer cache and temp files. */
-import { BOTH, COUNT_WINDOW, M, RATE_WINDOW, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, levels, series, type Signal } from "./signal";
+import { BOTH, COUNT_WINDOW, M, RATE_WINDOW, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, guardedRatio, levels, series, type Signal } from "./signal";
 
 /** Disk utilisation. Source: issue 7 and the write-up ("> 80% warning / > 90% critical"). */
 export const DISK_UTILISATION_WARNING = 0.8;
@@ -7,6 +7,14 @@ export const DISK_UTILISATION_CRITICAL = 0.9;
 /** Buffer-cache hit ratio. Source: issue 7 and the write-up ("< 70% warning / < 50% critical"). */
 export const CACHE_HIT_RATIO_WARNING = 0.7;
 export const CACHE_HIT_RATIO_CRITICAL = 0.5;
+/**
+ * Block reads per second (buffer cache + disk) under which the buffer-cache
+ * hit ratio is not judged. An idle instance (the DR replica, a quiet night)
+ * reads a handful of blocks, and a ratio over those swings between 0 and 1;
+ * at under 100 reads a second even an all-miss ratio costs fewer disk reads
+ * than any query latency would show. The team's level, not Google's.
+ */
+export const MIN_BLOCK_READS_PER_SECOND = 100;
 
 /** This family's signals, in dashboard order. */
 export const STORAGE_SIGNALS: readonly Signal[] = Object.freeze([
@@ -31,12 +39,16 @@ export const STORAGE_SIGNALS: readonly Signal[] = Object.freeze([
     roles: BOTH,
     metrics: [M.blocks],
     unit: "10^2.%",
-    // Buffer-cache reads over all block reads (buffer cache + disk).
+    // Buffer-cache reads over all block reads (buffer cache + disk), only while there are enough reads to judge.
     expr: (c) =>
-      `sum(rate(${series(M.blocks, c, { source: "buffer_cache" })}[${RATE_WINDOW}])) / sum(rate(${series(M.blocks, c)}[${RATE_WINDOW}]))`,
+      guardedRatio(
+        `sum(rate(${series(M.blocks, c, { source: "buffer_cache" })}[${RATE_WINDOW}]))`,
+        `sum(rate(${series(M.blocks, c)}[${RATE_WINDOW}]))`,
+        MIN_BLOCK_READS_PER_SECOND,
+      ),
     direction: "below",
     levels: levels(CACHE_HIT_RATIO_WARNING, CACHE_HIT_RATIO_CRITICAL, SUSTAINED_SECONDS),
-    meaning: "Fewer block reads than the level are served from shared buffers; queries go to disk.",
+    meaning: `Fewer block reads than the level are served from shared buffers; queries go to disk. Judged only above ${MIN_BLOCK_READS_PER_SECOND} block reads a second, so an idle instance does not page.`,
     action: "Look for new sequential scans over large tables (missing index) or a working set that outgrew memory.",
     anchor: "cache-hit-ratio",
   },
