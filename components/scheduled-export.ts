@@ -56,6 +56,30 @@ export const EXPORT_TIMEOUT_SECONDS = 6 * 3600;
  */
 export const TRIGGER_ATTEMPT_DEADLINE = "180s";
 
+/**
+ * Retry of an export the Admin API refuses because another operation runs on
+ * the instance (a backup, maintenance, an update): HTTP 409, "Operation failed
+ * because another operation was already in progress" (Cloud SQL
+ * "Troubleshooting", https://cloud.google.com/sql/docs/postgres/troubleshooting;
+ * the Admin API runs one operation per instance at a time). Workflows' retry
+ * policy with a custom predicate and exponential backoff (Workflows "Retry
+ * steps", https://cloud.google.com/workflows/docs/reference/syntax/retrying):
+ * 60 s doubling to 10 min, ten retries, about 75 minutes in all — long enough
+ * for a backup or a patch to finish, short enough that the run still fails
+ * (and alerts) the same night.
+ */
+export const EXPORT_RETRY = Object.freeze({ maxRetries: 10, initialDelaySeconds: 60, maxDelaySeconds: 600, multiplier: 2 });
+
+/** Total time the retries of one export wait, seconds. */
+export function exportRetryWaitSeconds(r: typeof EXPORT_RETRY = EXPORT_RETRY): number {
+  let total = 0;
+  for (let i = 0; i < r.maxRetries; i++) total += Math.min(r.initialDelaySeconds * r.multiplier ** i, r.maxDelaySeconds);
+  return total;
+}
+
+/** HTTP status the Admin API returns when another operation holds the instance. */
+export const OPERATION_IN_PROGRESS_STATUS = 409;
+
 /** Scheduler retries a failed start this many times. */
 export const TRIGGER_RETRY_COUNT = 3;
 
@@ -135,12 +159,19 @@ export function exportWorkflowSource(opts: {
                 steps: [
                   {
                     export: {
-                      call: "googleapis.sqladmin.v1.instances.export",
-                      args: {
-                        project: opts.project,
-                        instance: opts.instance,
-                        connector_params: { timeout: EXPORT_TIMEOUT_SECONDS },
-                        body: { exportContext: { fileType: "SQL", uri, databases: ["${db}"], offload: true } },
+                      try: {
+                        call: "googleapis.sqladmin.v1.instances.export",
+                        args: {
+                          project: opts.project,
+                          instance: opts.instance,
+                          connector_params: { timeout: EXPORT_TIMEOUT_SECONDS },
+                          body: { exportContext: { fileType: "SQL", uri, databases: ["${db}"], offload: true } },
+                        },
+                      },
+                      retry: {
+                        predicate: "${operation_in_progress}",
+                        max_retries: EXPORT_RETRY.maxRetries,
+                        backoff: { initial_delay: EXPORT_RETRY.initialDelaySeconds, max_delay: EXPORT_RETRY.maxDelaySeconds, multiplier: EXPORT_RETRY.multiplier },
                       },
                     },
                   },
@@ -149,6 +180,14 @@ export function exportWorkflowSource(opts: {
             },
           },
           { done: { return: "${stamp}" } },
+        ],
+      },
+      // Retries only the refusal while another operation runs; a failed export (bad bucket, permissions) fails the run at once.
+      operation_in_progress: {
+        params: ["e"],
+        steps: [
+          { check: { switch: [{ condition: `\${"code" in e and e.code == ${OPERATION_IN_PROGRESS_STATUS}}`, return: true }] } },
+          { otherwise: { return: false } },
         ],
       },
     },

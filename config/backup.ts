@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { PG_IDENT, bool, int, list, pairList, type AreaContext } from "./common";
+import { exportWindowProblems } from "./export-window";
 import type { RawConfig } from "./schema";
 
 /** The `lp-db:*` keys of this area, as Pulumi.yaml declares them. */
@@ -67,6 +68,8 @@ export function parseBackup({ raw, fail }: AreaContext<RawConfig>): BackupConfig
   if (raw.backupBucketLocked && raw.environment !== "prod") {
     fail("backupBucketLocked", "only a prod stack locks its export bucket (Bucket Lock is irreversible and blocks deleting the stack)");
   }
+  // The instance's backupStartTime is the database area's key; the export must start outside its window.
+  for (const p of exportWindowProblems(raw)) fail(p.key, p.message);
   if (raw.drillPointInTime && Date.parse(raw.drillPointInTime) > Date.now()) {
     fail("drillPointInTime", "is in the future; pick a moment inside the point-in-time recovery window");
   }

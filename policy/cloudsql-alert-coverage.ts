@@ -5,16 +5,20 @@
  * from the instance's outputs.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { REQUIRED_SIGNALS, requiredAlertMetrics } from "../lib/monitoring";
+import { requiredAlertMetrics, requiredSignals } from "../lib/monitoring";
 import { TYPES, describeResource, isRecoveryDrillClone, isReplica, read, transitiveDependencies } from "./common";
 
-/** Metrics every instance must alert on (instance down, CPU, memory, disk): the monitoring catalog's required signals. */
-export const DEFAULT_INSTANCE_METRICS: readonly string[] = Object.freeze(requiredAlertMetrics(REQUIRED_SIGNALS.everyInstance));
-/** Metrics every replica must also alert on (replication lag, seconds). */
-export const DEFAULT_REPLICA_METRICS: readonly string[] = Object.freeze(requiredAlertMetrics(REQUIRED_SIGNALS.replicasAlso));
+/**
+ * Metrics a primary must alert on (instance down, CPU, memory, disk, Query
+ * Insights latency): the monitoring catalog's required signals whose roles
+ * include the primary.
+ */
+export const DEFAULT_PRIMARY_METRICS: readonly string[] = Object.freeze(requiredAlertMetrics(requiredSignals("primary")));
+/** Metrics a replica or read pool must alert on (instance down, CPU, memory, disk, replication lag); no Query Insights, which replicas do not report. */
+export const DEFAULT_REPLICA_METRICS: readonly string[] = Object.freeze(requiredAlertMetrics(requiredSignals("replica")));
 
 export interface AlertCoverageConfig {
-  readonly instanceMetrics: readonly string[];
+  readonly primaryMetrics: readonly string[];
   readonly replicaMetrics: readonly string[];
 }
 
@@ -51,13 +55,15 @@ function isAbout(alert: PolicyResource, instance: PolicyResource, text: string):
 
 export const cloudsqlAlertCoverage: StackValidationPolicy = {
   name: "cloudsql-alert-coverage",
-  description: "Every Cloud SQL instance has alert policies for instance down, CPU, memory and disk, and every replica for replication lag; recovery-drill clones are exempt.",
+  description:
+    "Every Cloud SQL instance has alert policies for instance down, CPU, memory and disk; the primary also for Query Insights latency, " +
+    "every replica for replication lag (the monitoring catalog's required signals, by role); recovery-drill clones are exempt.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: {
     properties: {
-      instanceMetrics: { type: "array", items: { type: "string" }, default: [...DEFAULT_INSTANCE_METRICS], description: "Metric types every instance needs an alert on." },
-      replicaMetrics: { type: "array", items: { type: "string" }, default: [...DEFAULT_REPLICA_METRICS], description: "Metric types every replica also needs an alert on." },
+      primaryMetrics: { type: "array", items: { type: "string" }, default: [...DEFAULT_PRIMARY_METRICS], description: "Metric types a primary needs an alert on." },
+      replicaMetrics: { type: "array", items: { type: "string" }, default: [...DEFAULT_REPLICA_METRICS], description: "Metric types a replica or read pool needs an alert on." },
     },
   },
   remediationSteps:
@@ -65,7 +71,7 @@ export const cloudsqlAlertCoverage: StackValidationPolicy = {
     "listed metric types, filtered by the instance's database_id (\"<project>:<instance name>\").",
   validateStack: (args, reportViolation) => {
     const config = args.getConfig<Partial<AlertCoverageConfig>>();
-    const instanceMetrics = config.instanceMetrics ?? DEFAULT_INSTANCE_METRICS;
+    const primaryMetrics = config.primaryMetrics ?? DEFAULT_PRIMARY_METRICS;
     const replicaMetrics = config.replicaMetrics ?? DEFAULT_REPLICA_METRICS;
     // A disabled alert policy watches nothing.
     const alerts = args.resources
@@ -73,7 +79,7 @@ export const cloudsqlAlertCoverage: StackValidationPolicy = {
       .map((a) => ({ alert: a, text: conditionText(a) }));
     for (const instance of args.resources.filter((r) => r.type === TYPES.sqlInstance && !isRecoveryDrillClone(r.props))) {
       const own = alerts.filter(({ alert, text }) => isAbout(alert, instance, text));
-      const required = [...instanceMetrics, ...(isReplica(instance.props) ? replicaMetrics : [])];
+      const required = isReplica(instance.props) ? replicaMetrics : primaryMetrics;
       const missing = required.filter((metric) => !own.some(({ text }) => metricSpellings(metric).some((s) => text.includes(s))));
       if (missing.length > 0) {
         reportViolation(`${describeResource(instance)} has no alert policy on ${missing.join(", ")}.`, instance.urn);

@@ -16,6 +16,7 @@ export const TYPES = Object.freeze({
   cryptoKey: "gcp:kms/cryptoKey:CryptoKey",
   secret: "gcp:secretmanager/secret:Secret",
   alertPolicy: "gcp:monitoring/alertPolicy:AlertPolicy",
+  notificationChannel: "gcp:monitoring/notificationChannel:NotificationChannel",
   redisInstance: "gcp:redis/instance:Instance",
   randomPassword: "random:index/randomPassword:RandomPassword",
   /** What `pulumi.dynamic.Resource` registers as unless its subclass passes a custom type. */

@@ -37,3 +37,10 @@ test("with --json the findings go to stderr and stdout stays JSON", async () => 
   expect(Array.isArray(JSON.parse(stdout))).toBe(true);
   expect(stderr).toMatch(/\[mandatory\] cloudsql-backups:/);
 });
+
+test("prod without a Slack channel plans (exit 0) and prints the advisory that critical alerts reach e-mail only", async () => {
+  const { code, stdout } = await plan(["--stack", "prod"]);
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/\[advisory\] critical-alerts-slack: \(stack\)\n {4}\d+ critical alert policies notify e-mail only: no Slack notification channel/);
+  expect(stdout).toContain("lp-db:slackChannel");
+});

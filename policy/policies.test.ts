@@ -31,6 +31,7 @@ function rec(type: string, name: string, inputs: Inputs, extra: Partial<Recorded
 }
 
 const LABELS = { environment: "prod", "managed-by": "pulumi" };
+const NOTIFICATION_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel";
 
 function instance(name: string, replicaOf?: string): Inputs {
   return {
@@ -68,6 +69,7 @@ function alert(name: string, instance: string, instanceName: string, metric: str
     {
       displayName: name,
       userLabels: LABELS,
+      severity: "CRITICAL",
       conditions: [{ conditionPrometheusQueryLanguage: { query: `max(${promql}{database_id="p:${instanceName}"}) > 0.9` } }],
     },
     { dependsOn: [instance] },
@@ -77,14 +79,17 @@ function alert(name: string, instance: string, instanceName: string, metric: str
 const INSTANCE_METRICS = ["database/up", "database/cpu/utilization", "database/memory/utilization", "database/disk/utilization"].map(
   (m) => `cloudsql.googleapis.com/${m}`,
 );
+/** Query Insights latency: reported by the primary only, so required there only. */
+const INSIGHTS_LATENCY = "cloudsql.googleapis.com/database/postgresql/insights/aggregate/latencies";
 
 /** A compliant stack: primary + replica with alerts, migrations, bucket, key, secret, users. */
 function goodStack(): RecordedResource[] {
   return [
     rec(TYPES.sqlInstance, "primary", instance("lp-prod")),
     rec(TYPES.sqlInstance, "replica", instance("lp-prod-read-a", "lp-prod")),
-    ...INSTANCE_METRICS.map((m, i) => alert(`primary-alert-${i}`, "primary", "lp-prod", m)),
+    ...[...INSTANCE_METRICS, INSIGHTS_LATENCY].map((m, i) => alert(`primary-alert-${i}`, "primary", "lp-prod", m)),
     ...[...INSTANCE_METRICS, "cloudsql.googleapis.com/database/replication/replica_lag"].map((m, i) => alert(`replica-alert-${i}`, "replica", "lp-prod-read-a", m)),
+    rec(NOTIFICATION_CHANNEL, "slack", { type: "slack", labels: { channel_name: "#db-oncall" }, sensitiveLabels: { authToken: SECRET } }),
     rec("lp:database:SchemaMigrations", "migrations", {}, { custom: false }),
     rec(TYPES.dynamicResource, "migrations-apply", { __provider: "exports.handler = …" }, { parent: "migrations", dependsOn: ["app-db"] }),
     rec("gcp:sql/database:Database", "app-db", { instance: "lp-prod", name: "learning_platform" }, { dependsOn: ["primary"] }),
@@ -230,7 +235,9 @@ const FAULTS: [string, string, (i: Inputs) => Partial<RecordedResource> | void, 
   ["cloudsql-alert-coverage", "replica-alert-4", (i) => set(i, "conditions", []), /"replica" has no alert policy on cloudsql\.googleapis\.com\/database\/replication\/replica_lag/],
   ["cloudsql-alert-coverage", "primary-alert-3", (i) => set(i, "conditions.0.conditionPrometheusQueryLanguage.query", 'max(cloudsql_googleapis_com:database_disk_utilization{database_id="p:lp-prod-read-a"})'), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/disk\/utilization/],
   ["cloudsql-alert-coverage", "primary-alert-0", (i) => set(i, "enabled", false), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/up/],
+  ["cloudsql-alert-coverage", "primary-alert-4", (i) => set(i, "conditions", []), /"primary" has no alert policy on cloudsql\.googleapis\.com\/database\/postgresql\/insights\/aggregate\/latencies/],
   ["cloudsql-migrations", "migrations-apply", () => ({ dependsOn: [] }), /"primary" has no migrations resource depending on it/],
+  ["critical-alerts-slack", "slack", (i) => set(i, "type", "email"), /10 critical alert policies notify e-mail only: no Slack notification channel/],
 ];
 
 describe.each(policies.map((p) => [p.name, p] as const))("%s", (name, policy) => {
@@ -256,6 +263,14 @@ describe.each(policies.map((p) => [p.name, p] as const))("%s", (name, policy) =>
 });
 
 describe("policy details", () => {
+  test("critical-alerts-slack is about prod only: staging routes critical alerts to e-mail on purpose", async () => {
+    const noSlack = goodStack().filter((r) => r.name !== "slack");
+    expect(await findingsOf("critical-alerts-slack", noSlack, "staging")).toEqual([]);
+    expect((await findingsOf("critical-alerts-slack", noSlack, "prod")).map((f) => [f.level, f.resource])).toEqual([["advisory", undefined]]);
+    const withoutCritical = noSlack.filter((r) => r.type !== TYPES.alertPolicy);
+    expect(await findingsOf("critical-alerts-slack", withoutCritical, "prod")).toEqual([]);
+  });
+
   test.each([
     ["log_min_messages", "notice", /log_min_messages is "notice"/],
     ["log_min_error_statement", "warning", /log_min_error_statement is "warning"/],

@@ -27,6 +27,7 @@ import { cloudsqlProdProtection } from "./cloudsql-prod-protection";
 import { cloudsqlQueryInsights } from "./cloudsql-query-insights";
 import { cloudsqlTls } from "./cloudsql-tls";
 import { cloudsqlVersionSupport } from "./cloudsql-version-support";
+import { criticalAlertsSlack } from "./critical-alerts-slack";
 import { iamNoPublicMembers } from "./iam-no-public-members";
 import { kmsKeyProtected } from "./kms-key-protected";
 import { kmsKeyRotation } from "./kms-key-rotation";
@@ -78,4 +79,5 @@ export const policies: readonly PackPolicy[] = Object.freeze([
   cloudsqlAlertCoverage,
   cloudsqlMigrations,
   cloudsqlCronDatabase,
+  criticalAlertsSlack,
 ]);

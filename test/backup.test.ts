@@ -7,7 +7,17 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { parseStackConfig, type StackConfig } from "../config";
 import { loadStackValues, runProgram, type RecordedResource, type RunResult } from "../lib/mock-runtime";
 import { BackupBucket, MIN_STORAGE_DAYS, kmsLocationFor, storageTransitions, type BackupBucketArgs } from "../components/backup-bucket";
-import { BUCKET_WRITER_ROLE, EXPORT_PERMISSIONS, POLL_PERMISSIONS, ScheduledExport, WORKFLOW_INVOKER_ROLE, exportWorkflowSource, type ScheduledExportArgs } from "../components/scheduled-export";
+import {
+  BUCKET_WRITER_ROLE,
+  EXPORT_PERMISSIONS,
+  EXPORT_RETRY,
+  POLL_PERMISSIONS,
+  ScheduledExport,
+  WORKFLOW_INVOKER_ROLE,
+  exportRetryWaitSeconds,
+  exportWorkflowSource,
+  type ScheduledExportArgs,
+} from "../components/scheduled-export";
 import { PG_CRON_FLAG, RecoveryDrill, cloneDatabaseFlags, drillTrigger } from "../components/recovery-drill";
 import { recoveryObjectivesOf } from "../lib/recovery-objectives";
 import { drillArgsWith } from "./harness/drill-args";
@@ -125,6 +135,8 @@ describe.each(stacks)("%s: scheduled exports", (stack) => {
 
   test("Cloud Scheduler starts the export workflow on the configured schedule, as the trigger account", () => {
     const c = config(stack);
+    // Outside the 03:00–07:00 UTC automated backup window.
+    expect([c.backup.exportSchedule, c.backup.exportTimeZone]).toEqual(["0 23 * * *", "Etc/UTC"]);
     const job = get(T.job, "backup-export-job").inputs;
     const workflow = get(T.workflow, "backup-export-workflow").inputs;
     expect(job).toMatchObject({ schedule: c.backup.exportSchedule, timeZone: c.backup.exportTimeZone, region: c.region });
@@ -146,7 +158,7 @@ describe.each(stacks)("%s: scheduled exports", (stack) => {
     const source = JSON.parse(String(workflow.sourceContents));
     const loop = source.main.steps[1].exportEach.for;
     expect(loop.in).toEqual(c.backup.exportDatabases);
-    const call = loop.steps[0].export;
+    const call = loop.steps[0].export.try;
     expect(call.call).toBe("googleapis.sqladmin.v1.instances.export");
     expect(call.args).toMatchObject({ project: c.project, instance: `${c.namePrefix}-${stack}` });
     expect(call.args.body.exportContext).toEqual({
@@ -493,6 +505,22 @@ describe("argument validation", () => {
   test("the workflow source exports one file per database", () => {
     const src = JSON.parse(exportWorkflowSource({ project: "p", instance: "i", bucket: "b", databases: ["a", "c"], objectPrefix: "x" }));
     expect(src.main.steps[1].exportEach.for.in).toEqual(["a", "c"]);
-    expect(src.main.steps[1].exportEach.for.steps[0].export.args.body.exportContext.uri).toBe('${"gs://b/x/" + db + "/" + stamp + ".sql.gz"}');
+    expect(src.main.steps[1].exportEach.for.steps[0].export.try.args.body.exportContext.uri).toBe('${"gs://b/x/" + db + "/" + stamp + ".sql.gz"}');
+  });
+
+  test("an export refused because another operation runs on the instance (HTTP 409) is retried with bounded backoff; nothing else is", () => {
+    const src = JSON.parse(exportWorkflowSource({ project: "p", instance: "i", bucket: "b", databases: ["a"], objectPrefix: "x" }));
+    const step = src.main.steps[1].exportEach.for.steps[0].export;
+    expect(step.try.call).toBe("googleapis.sqladmin.v1.instances.export");
+    expect(step.retry.predicate).toBe("${operation_in_progress}");
+    expect(step.retry.max_retries).toBe(EXPORT_RETRY.maxRetries);
+    expect(step.retry.backoff).toEqual({ initial_delay: EXPORT_RETRY.initialDelaySeconds, max_delay: EXPORT_RETRY.maxDelaySeconds, multiplier: EXPORT_RETRY.multiplier });
+    // Bounded: the last attempt starts within the backup window's length, so a backup that holds the instance is waited out once.
+    expect(exportRetryWaitSeconds()).toBeGreaterThanOrEqual(3600);
+    expect(exportRetryWaitSeconds()).toBeLessThanOrEqual(4 * 3600);
+    const predicate = src.operation_in_progress;
+    expect(predicate.params).toEqual(["e"]);
+    expect(predicate.steps[0].check.switch).toEqual([{ condition: '${"code" in e and e.code == 409}', return: true }]);
+    expect(predicate.steps[1]).toEqual({ otherwise: { return: false } });
   });
 });

@@ -288,6 +288,13 @@ describe.each(Object.keys(STACK_INSTANCES))("%s stack", (stack) => {
     }
   });
 
+  test("Query Insights policies exist on the primary only: read replicas and the read pool report no Insights metrics", () => {
+    for (const [key, role] of Object.entries(STACK_INSTANCES[stack])) {
+      const queries = policiesOf(result.recorder, `monitoring-alerts-${key}`).map((p) => JSON.stringify(p.inputs.conditions));
+      expect({ key, insights: queries.some((q) => q.includes("_insights_")) }).toEqual({ key, insights: role === "primary" });
+    }
+  });
+
   test("every policy's query names real Cloud SQL (or the stack's log-based) metrics on the right monitored resource and instance", async () => {
     const { recorder } = result;
     const logNames = logNamesOf();

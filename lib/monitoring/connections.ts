@@ -16,6 +16,12 @@
  * every server connection is busy):
  * https://cloud.google.com/sql/docs/postgres/managed-connection-pooling,
  * "Connection poolers and connection pools".
+ *
+ * The pooler signals stay on both roles: managed pooling is configured per
+ * instance (`settings.connectionPoolConfigs`, which replicas and read pools set
+ * too) and its requirements name the edition, not the role
+ * (https://cloud.google.com/sql/docs/postgres/managed-connection-pooling#requirements).
+ * No page found states whether replicas report the pooler metrics.
  */
 import { BOTH, M, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, US_PER_MS, levels, series, type Signal } from "./signal";
 

@@ -49,14 +49,18 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
 ]);
 
 /**
- * Signals every Cloud SQL instance must alert on, and those every replica
- * must alert on as well: the policy pack's alert-coverage rule requires an
- * alert policy on each one's Cloud SQL metrics.
+ * Signals each Cloud SQL instance must alert on, where the signal's roles
+ * include the instance's role: the policy pack's alert-coverage rule requires
+ * an alert policy on each one's Cloud SQL metrics. One table with the signals'
+ * roles, so the rule never requires a policy the stack does not create (Query
+ * Insights on a replica).
  */
-export const REQUIRED_SIGNALS = Object.freeze({
-  everyInstance: Object.freeze(["instance-down", "cpu", "memory", "disk"]),
-  replicasAlso: Object.freeze(["replication-lag"]),
-});
+export const REQUIRED_SIGNALS: readonly string[] = Object.freeze(["instance-down", "cpu", "memory", "disk", "query-latency-p95", "replication-lag"]);
+
+/** The required signals an instance of this role reports, in table order. */
+export function requiredSignals(role: InstanceRole): string[] {
+  return REQUIRED_SIGNALS.filter((id) => signal(id).roles.includes(role));
+}
 
 /** The Cloud SQL metric types the given required signals read, once each, in order. */
 export function requiredAlertMetrics(ids: readonly string[]): string[] {

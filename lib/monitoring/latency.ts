@@ -1,5 +1,13 @@
-/** Signal family — Latency and slow queries, from Query Insights. */
-import { BOTH, M, RATE_WINDOW, SUSTAINED_SECONDS, US_PER_MS, levels, series, type MetricRef, type InstanceContext, type Signal } from "./signal";
+/**
+ * Signal family — Latency and slow queries, from Query Insights. Every signal
+ * here runs on the primary only: Query Insights metrics are not reported for
+ * read replicas (nor read pool nodes), so a replica policy would never receive
+ * data. Source: issue 14's review; Cloud SQL "Use Query insights"
+ * (https://cloud.google.com/sql/docs/postgres/using-query-insights) describes
+ * Insights per primary instance and documents no replica support; no page found
+ * states the replica case explicitly.
+ */
+import { M, PRIMARY_ONLY, RATE_WINDOW, SUSTAINED_SECONDS, US_PER_MS, levels, series, type MetricRef, type InstanceContext, type Signal } from "./signal";
 
 /** Labels that name a normalized query; kept so the incident carries the query text. */
 const PER_QUERY = ["query_hash", "querystring"] as const;
@@ -49,7 +57,7 @@ export const LATENCY_SIGNALS: readonly Signal[] = Object.freeze([
     id: "query-latency-p95",
     title: "Query latency p95 (ms)",
     row: "latency",
-    roles: BOTH,
+    roles: PRIMARY_ONLY,
     metrics: [M.latency],
     unit: "ms",
     expr: (c) => latencyQuantile(0.95, M.latency, c),
@@ -63,7 +71,7 @@ export const LATENCY_SIGNALS: readonly Signal[] = Object.freeze([
     id: "query-latency-p99",
     title: "Query latency p99 (ms)",
     row: "latency",
-    roles: BOTH,
+    roles: PRIMARY_ONLY,
     metrics: [M.latency],
     unit: "ms",
     expr: (c) => latencyQuantile(0.99, M.latency, c),
@@ -77,7 +85,7 @@ export const LATENCY_SIGNALS: readonly Signal[] = Object.freeze([
     id: "slow-queries",
     title: "Slowest normalized queries p95 (ms)",
     row: "latency",
-    roles: BOTH,
+    roles: PRIMARY_ONLY,
     metrics: [M.perQuery],
     unit: "ms",
     // Kept per query, so the incident's labels carry the normalized query text.
@@ -92,7 +100,7 @@ export const LATENCY_SIGNALS: readonly Signal[] = Object.freeze([
     id: "slow-executions",
     title: `Executions over ${SLOW_QUERY_MS} ms per normalized query, last ${SLOW_EXECUTION_WINDOW}`,
     row: "latency",
-    roles: BOTH,
+    roles: PRIMARY_ONLY,
     metrics: [M.perQuery],
     unit: "1",
     // All executions minus those at or under the threshold, from the buckets: no quantile, so one execution counts.

@@ -207,5 +207,7 @@ export const M = {
 
 /** Both instance roles. */
 export const BOTH: readonly InstanceRole[] = Object.freeze(["primary", "replica"]);
+/** The primary only: for metrics read replicas and read pool nodes do not report (Query Insights). */
+export const PRIMARY_ONLY: readonly InstanceRole[] = Object.freeze(["primary"]);
 /** Query Insights and the pooler report microseconds; signals are in ms. */
 export const US_PER_MS = 1000;
