@@ -313,7 +313,15 @@ const monitoredResources: Readonly<Record<string, pulumi.Resource>> = {
   primary: primary.instance,
   ...Object.fromEntries(Object.entries(replicas).map(([replicaName, r]) => [replicaName, r.instance])),
   ...(readPool ? { "read-pool": readPool.instance } : {}),
+  ...(cache ? { cache: cache.instance } : {}),
 };
+
+/** The cache as the alerts and the dashboard see it: Memorystore's metrics name it by its full resource name. */
+const monitoredCache: DashboardInstance | undefined = cache
+  ? { instanceName: cache.instance.name, instanceId: cache.resourceName, role: "cache", maxConnections: cache.maxClients }
+  : undefined;
+/** Every watched instance: the Cloud SQL ones and the cache. */
+const watched: Readonly<Record<string, DashboardInstance>> = { ...monitoredInstances, ...(monitoredCache ? { cache: monitoredCache } : {}) };
 
 const channels = new NotificationChannels(
   "monitoring-channels",
@@ -341,15 +349,16 @@ const logMetrics = new LogMetrics(
   { dependsOn: services.forApis("logging.googleapis.com") },
 );
 
-/** Alert policies by instance key (primary, replica names, read-pool). */
+/** Alert policies by instance key (primary, replica names, read-pool, cache). */
 const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
-  Object.entries(monitoredInstances).map(([key, i]) => [
+  Object.entries(watched).map(([key, i]) => [
     key,
     new DatabaseAlerts(
       `monitoring-alerts-${key}`,
       {
         project: config.project,
         instanceName: i.instanceName,
+        instanceId: i.instanceId,
         instance: monitoredResources[key],
         role: i.role,
         maxConnections: i.maxConnections,
@@ -365,36 +374,12 @@ const alerts: Readonly<Record<string, DatabaseAlerts>> = Object.fromEntries(
   ]),
 );
 
-/** The cache as the alerts and the dashboard see it: Memorystore's metrics name it by its full resource name. */
-const monitoredCache: DashboardInstance | undefined = cache
-  ? { instanceName: cache.instance.name, instanceId: cache.resourceName, role: "cache", maxConnections: cache.maxClients }
-  : undefined;
-const cacheAlerts =
-  monitoredCache && cache
-  ? new DatabaseAlerts(
-      "monitoring-alerts-cache",
-      {
-        project: config.project,
-        instanceName: monitoredCache.instanceName,
-        instanceId: monitoredCache.instanceId,
-        instance: cache.instance,
-        role: "cache",
-        maxConnections: monitoredCache.maxConnections,
-        channels: { WARNING: channels.warning, CRITICAL: channels.critical },
-        logMetrics,
-        alertsDocUrl: config.monitoring.alertsDocUrl,
-        labels: config.labels,
-      },
-      { dependsOn: services.forApis("monitoring.googleapis.com") },
-    )
-  : undefined;
-
 const dashboard = new Dashboard(
   "monitoring-dashboard",
   {
     project: config.project,
     displayName: `${dbName} database tier`,
-    instances: { ...monitoredInstances, ...(monitoredCache ? { cache: monitoredCache } : {}) },
+    instances: watched,
     logMetrics,
   },
   { dependsOn: services.forApis("monitoring.googleapis.com") },
@@ -402,8 +387,6 @@ const dashboard = new Dashboard(
 
 export const monitoring = {
   dashboard: dashboard.dashboard.id,
-  alertPolicies: Object.fromEntries(
-    Object.entries({ ...alerts, ...(cacheAlerts ? { cache: cacheAlerts } : {}) }).map(([k, a]) => [k, Object.keys(a.policies).length]),
-  ),
+  alertPolicies: Object.fromEntries(Object.entries(alerts).map(([k, a]) => [k, Object.keys(a.policies).length])),
   logMetrics: logMetrics.names,
 };

@@ -99,9 +99,11 @@ describe("cache signals", () => {
     expect(signal("query-cache-hit-ratio").levels).toMatchObject({ WARNING: { threshold: 0.7 }, CRITICAL: { threshold: 0.5 } });
   });
 
-  test("clients divide by Memorystore's per-node limit; no primary counts as zero primaries", () => {
+  test("clients divide by Memorystore's per-node limit; a cache that fell silent counts as zero primaries, one never seen does not", () => {
     expect(signal("cache-clients").expr(ctx)).toMatch(/\/ 65000$/);
-    expect(signal("cache-primary").expr(ctx)).toMatch(/or vector\(0\)$/);
+    const q = signal("cache-primary").expr(ctx);
+    expect(q).not.toContain("vector(0)");
+    expect(q).toMatch(/or on\(\) \(0 \* \(absent_over_time\(.*redis_googleapis_com:replication_role.*\) and on\(\) count_over_time\(/);
   });
 
   test("cache signals apply to the cache only, and no Cloud SQL signal applies to it", () => {
