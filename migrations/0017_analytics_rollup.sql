@@ -163,7 +163,9 @@ BEGIN
   IF EXISTS (SELECT FROM lp_ops.analytics_rollup_state) THEN
     RETURN;
   END IF;
-  IF v_seq IS NULL OR (SELECT cache_size FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename)::regclass = v_seq::regclass) <> 1 THEN
+  -- pg_catalog.pg_sequence by oid: pg_sequences would resolve every schema's sequences (pg_cron's
+  -- cron.jobid_seq among them), which the migration user may not use.
+  IF v_seq IS NULL OR (SELECT seqcache FROM pg_catalog.pg_sequence WHERE seqrelid = v_seq::regclass) <> 1 THEN
     RAISE EXCEPTION 'analytics_events.id must come from an owned sequence with CACHE 1 for the rollup backfill bound (found %)', coalesce(v_seq, 'no sequence');
   END IF;
   PERFORM lp_ops.with_lock_retries('0017 rollup trigger', 'public.analytics_events', ARRAY[

@@ -66,7 +66,7 @@ describe.skipIf(missing.length > 0)("real pg_cron and pgAudit (Debian PostgreSQL
   test("every job in lp_ops.scheduled_jobs is in cron.job for the application database, as the migration user", async () => {
     await withClient(server.config(DATABASE), async (c) => {
       const wanted = (await c.query("SELECT jobname, schedule, command FROM lp_ops.scheduled_jobs ORDER BY 1")).rows;
-      expect(wanted.map((j) => j.jobname)).toEqual(["lp-partition-maintenance", "lp-refresh-analytics-views"]);
+      expect(wanted.map((j) => j.jobname)).toEqual(["lp-fold-analytics-rollup", "lp-partition-maintenance", "lp-refresh-analytics-views"]);
       const jobs = (await c.query("SELECT jobname, schedule, command, database, username, active FROM cron.job ORDER BY jobname")).rows;
       expect(jobs).toEqual(wanted.map((j) => ({ ...j, database: DATABASE, username: MIGRATOR.name, active: true })));
     });
@@ -79,19 +79,19 @@ describe.skipIf(missing.length > 0)("real pg_cron and pgAudit (Debian PostgreSQL
       await c.query("TRUNCATE lp_meta.schema_ledger");
       const again = await applyMigrations(c, loadMigrations());
       expect(again.applied).toEqual(loadMigrations().map((m) => m.name));
-      expect((await c.query("SELECT lp_ops.schedule_jobs() AS n")).rows[0].n).toBe(2);
+      expect((await c.query("SELECT lp_ops.schedule_jobs() AS n")).rows[0].n).toBe(3);
     });
     expect(await ids()).toEqual(before);
   });
 
   test(
-    "pg_cron runs both jobs as the migration user and they succeed (cron.job_run_details)",
+    "pg_cron runs every job as the migration user and they succeed (cron.job_run_details)",
     async () => {
       const started = new Date();
       await withClient(migrator(), async (c) => {
         // Reschedule through the migrations' own path, then put the schedules back the same way.
         await c.query("UPDATE lp_ops.scheduled_jobs SET schedule = $1", [EVERY_MINUTE]);
-        expect((await c.query("SELECT lp_ops.schedule_jobs() AS n")).rows[0].n).toBe(2);
+        expect((await c.query("SELECT lp_ops.schedule_jobs() AS n")).rows[0].n).toBe(3);
       });
       let runs: { jobname: string; status: string; return_message: string; username: string; database: string }[] = [];
       const deadline = Date.now() + JOB_RUN_WAIT_MS;
@@ -107,7 +107,7 @@ describe.skipIf(missing.length > 0)("real pg_cron and pgAudit (Debian PostgreSQL
             ),
           )
         ).rows;
-        if (runs.length === 2) break;
+        if (runs.length === 3) break;
         await new Promise((r) => setTimeout(r, 1_000));
       }
       await withClient(migrator(), async (c) => {
@@ -115,11 +115,13 @@ describe.skipIf(missing.length > 0)("real pg_cron and pgAudit (Debian PostgreSQL
         await applyMigrations(c, loadMigrations());
       });
       expect(runs).toEqual([
+        { jobname: "lp-fold-analytics-rollup", status: "succeeded", return_message: expect.stringMatching(/^SELECT 1$/), username: MIGRATOR.name, database: DATABASE },
         { jobname: "lp-partition-maintenance", status: "succeeded", return_message: expect.stringMatching(/^SELECT 1$/), username: MIGRATOR.name, database: DATABASE },
         { jobname: "lp-refresh-analytics-views", status: "succeeded", return_message: expect.stringMatching(/^SELECT 1$/), username: MIGRATOR.name, database: DATABASE },
       ]);
       const schedules = await withClient(server.config(DATABASE), (c) => c.query("SELECT jobname, schedule FROM cron.job ORDER BY 1"));
       expect(schedules.rows).toEqual([
+        { jobname: "lp-fold-analytics-rollup", schedule: "* * * * *" },
         { jobname: "lp-partition-maintenance", schedule: "15 2 * * *" },
         { jobname: "lp-refresh-analytics-views", schedule: "5 * * * *" },
       ]);
