@@ -491,6 +491,10 @@ describe("on a seeded database, with writers running through the conversion", ()
       await expect(withLimit(0, (limited) => applyMigrations(limited, migrations))).rejects.toThrow(
         new RegExp(`partition public\\.${part} is 0 MB; building its index without CONCURRENTLY would stop its writers.*CREATE INDEX CONCURRENTLY IF NOT EXISTS ${part}_course_occurred_cov_idx ON public\\.${part} `),
       );
+      // The engine resets each file's session to its login settings, so a plain SET cannot raise the limit: the error says what can.
+      await expect(withLimit(0, (limited) => applyMigrations(limited, migrations))).rejects.toThrow(
+        /lp\.\* settings are read at login.*ALTER ROLE lp_migrator SET lp\.max_blocking_index_build_mb = <value>.*PGOPTIONS='-c lp\.max_blocking_index_build_mb=<value>'.*docs\/runbook\.md#blocking-index-build/s,
+      );
       // The parent's index is in place (INVALID) and the history partition's is attached: a partly applied run.
       expect(await parentCoveringValid(c)).toBe(false);
       expect(((await withLimit(1, (limited) => applyMigrations(limited, migrations))) as { applied: string[] }).applied).toEqual(fromNumber(11));

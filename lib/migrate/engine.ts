@@ -147,7 +147,7 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
           const stmt = (err as { statement?: Statement }).statement;
           if (!isTransient(err) || attempt >= maxAttempts) {
             await addBlockerDetails(c, err);
-            throw describeFailure(m, stmt, err, attempt);
+            throw describeFailure(m, stmt, err, attempt, (c as { user?: string }).user);
           }
           if (isConnectionError(err)) {
             if (!options.reconnect) throw describeFailure(m, stmt, err, attempt);

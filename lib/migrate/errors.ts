@@ -42,8 +42,22 @@ export function isTransient(err: unknown): boolean {
   return (code !== undefined && TRANSIENT_CODES.includes(code)) || isConnectionError(err);
 }
 
+/**
+ * A migration's message may tell the operator to raise an `lp.*` setting. The
+ * engine resets each file's session to its login settings, so a plain SET in
+ * some other session changes nothing: say what does.
+ */
+function settingHint(message: string, user: string): string {
+  const m = /\bSET (lp\.[a-z_]+)\b/.exec(message);
+  if (!m) return "";
+  return (
+    ` (lp.* settings are read at login: the engine resets each migration's session to them. ` +
+    `Raise it with ALTER ROLE ${user} SET ${m[1]} = <value>, or for one run PGOPTIONS='-c ${m[1]}=<value>'; docs/runbook.md#blocking-index-build)`
+  );
+}
+
 /** The error a failed migration ends the run with: where in the file, how often it was tried, and what stays applied. */
-export function describeFailure(m: MigrationFile, stmt: Statement | undefined, err: unknown, attempts: number): MigrationError {
+export function describeFailure(m: MigrationFile, stmt: Statement | undefined, err: unknown, attempts: number, user = "<migration user>"): MigrationError {
   const e = err as PgError;
   let pos = stmt ? lineColumn(m.sql, stmt.offset) : undefined;
   if (stmt && e.position) pos = lineColumn(m.sql, stmt.offset + Number(e.position) - 1);
@@ -63,5 +77,5 @@ export function describeFailure(m: MigrationFile, stmt: Statement | undefined, e
       e.code,
     );
   }
-  return new MigrationError(`migration ${m.name} failed${where}${tries}: ${e.message}${code}. ${state}${context}`, m.name, pos?.line, pos?.column, e.code);
+  return new MigrationError(`migration ${m.name} failed${where}${tries}: ${e.message}${settingHint(e.message, user)}${code}. ${state}${context}`, m.name, pos?.line, pos?.column, e.code);
 }
