@@ -65,7 +65,9 @@ export interface BenchResults {
     readonly rowsLost: number;
     readonly durationS: number;
     /** The longest write stall charged to each migration file applied under load, in apply order (bench/stalls.ts). */
-    readonly stallsByMigration?: readonly MigrationStall[];
+    readonly stallsByMigration?: readonly (MigrationStall & { readonly maxLockWaitMs?: number })[];
+    /** The longest time a writer waited on a lock during the apply, and what held it (bench/lock-waits.ts); absent when none waited. */
+    readonly longestLockWait?: { readonly ms: number; readonly writer: string; readonly lock: string; readonly blockedBy: string; readonly migration: string };
   };
   readonly noopApplyMs: number;
   /** The event insert with and without the analytics rollup's trigger (bench/write-path.ts). */
@@ -184,11 +186,15 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
   }
   const m = r.migrationUnderLoad;
   lines.push("", "| Migration under load | |", "|---|---:|");
-  lines.push(`| Longest write stall | ${fmtMs(m.maxWriteStallMs)} ms |`, `| Rows lost | ${m.rowsLost} |`, `| Duration | ${m.durationS.toFixed(1)} s |`);
+  lines.push(`| Longest write stall | ${fmtMs(m.maxWriteStallMs)} ms |`);
+  if (m.longestLockWait) lines.push(`| Longest lock wait | ${fmtMs(m.longestLockWait.ms)} ms (${m.longestLockWait.writer} writer, ${m.longestLockWait.migration}) |`);
+  lines.push(`| Rows lost | ${m.rowsLost} |`, `| Duration | ${m.durationS.toFixed(1)} s |`);
   lines.push(`| No-op apply (provider diff + update) | ${fmtMs(r.noopApplyMs)} ms |`);
   if (m.stallsByMigration && m.stallsByMigration.length > 0) {
-    lines.push("", "| Migration file | Longest write stall during it | Writer |", "|---|---:|---|");
-    for (const s of m.stallsByMigration) lines.push(`| ${s.migration} | ${fmtMs(s.maxWriteStallMs)} ms | ${s.writer ?? "—"} |`);
+    lines.push("", "| Migration file | Longest write stall during it | Writer | Longest lock wait during it |", "|---|---:|---|---:|");
+    for (const s of m.stallsByMigration) {
+      lines.push(`| ${s.migration} | ${fmtMs(s.maxWriteStallMs)} ms | ${s.writer ?? "—"} | ${s.maxLockWaitMs === undefined ? "—" : `${fmtMs(s.maxLockWaitMs)} ms`} |`);
+    }
   }
   lines.push("", "| Target | Measured | Met |", "|---|---:|:---:|");
   for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.ok ? "yes" : "**no**"} |`);
@@ -219,9 +225,11 @@ export function writeResults(file: string, r: BenchResults): void {
               migration: s.migration,
               maxWriteStallMs: round(s.maxWriteStallMs),
               writer: s.writer,
+              ...(s.maxLockWaitMs === undefined ? {} : { maxLockWaitMs: round(s.maxLockWaitMs) }),
             })),
           }
         : {}),
+      ...(r.migrationUnderLoad.longestLockWait ? { longestLockWait: { ...r.migrationUnderLoad.longestLockWait, ms: round(r.migrationUnderLoad.longestLockWait.ms) } } : {}),
     },
     noopApplyMs: round(r.noopApplyMs),
     ...(r.writePath ? { writePath: r.writePath } : {}),

@@ -17,6 +17,7 @@ import { TARGETS, markdown, median, summariseRepeats, writeResults, type BenchRe
 import { runCell, type CellResult } from "./runner";
 import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
 import { countsFor, seed } from "./seed";
+import { LockWaitSampler, longestLockWait, type LockWait } from "./lock-waits";
 import { migrationWindows, stallsByMigration } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { HOT_QUERIES, OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
@@ -253,7 +254,11 @@ async function main(): Promise<void> {
       await admin.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress ORDER BY id LIMIT 1")
     ).rows[0];
     const writers = new Writers(eventWriter, progressWriter, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
+    const backendPid = async (c: Client) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+    // The superuser's session sees every backend's query, so it can name what blocked a writer.
+    const lockWaits = new LockWaitSampler(stats, { events: await backendPid(eventWriter), progress: await backendPid(progressWriter) });
     await writers.start();
+    lockWaits.start();
     const t0 = performance.now();
     // When each migration started, to say which one the longest stall fell in.
     const started: [number, string][] = [];
@@ -263,6 +268,7 @@ async function main(): Promise<void> {
       log(`+${((performance.now() - t0) / 1000).toFixed(1)}s ${line}`);
     };
     let report;
+    let waits: LockWait[] = [];
     let applyEnded = performance.now();
     try {
       const result = await applyMigrations(admin, [...baseline, ...optimisations], { log: migrationLog });
@@ -270,9 +276,25 @@ async function main(): Promise<void> {
       progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
     } finally {
       report = await writers.stop();
+      waits = await lockWaits.stop();
     }
-    const perFile = stallsByMigration(report.gaps, migrationWindows(started, applyEnded));
-    for (const s of perFile) progress.note(`  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}`);
+    const windows = migrationWindows(started, applyEnded);
+    const waitsByFile = new Map(stallsByMigration(waits, windows).map((w) => [w.migration, w.maxWriteStallMs]));
+    const perFile = stallsByMigration(report.gaps, windows).map((s) => ({ ...s, maxLockWaitMs: waitsByFile.get(s.migration) ?? 0 }));
+    for (const s of perFile) {
+      progress.note(
+        `  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}, longest lock wait ${s.maxLockWaitMs.toFixed(1)} ms`,
+      );
+    }
+    const lw = longestLockWait(waits);
+    const longestWait = lw && {
+      ms: Math.round((lw.end - lw.start) * 10) / 10,
+      writer: lw.writer,
+      lock: lw.lock,
+      blockedBy: lw.blockedBy,
+      migration: stallsByMigration([lw], windows).find((w) => w.writer !== null)?.migration ?? "none",
+    };
+    progress.note(longestWait ? `longest lock wait: ${longestWait.ms} ms (${longestWait.writer} writer on a ${longestWait.lock} lock during ${longestWait.migration}, blocked by ${longestWait.blockedBy})` : "no writer waited on a lock");
     const durationS = (performance.now() - t0) / 1000;
     const { rowsLost, eventsPresent } = await writers.verify(admin);
     const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
@@ -353,7 +375,7 @@ async function main(): Promise<void> {
       scale: opts.scale,
       pgVersion: srv.pgVersion,
       queries,
-      migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS, stallsByMigration: perFile },
+      migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS, stallsByMigration: perFile, ...(longestWait ? { longestLockWait: longestWait } : {}) },
       noopApplyMs,
       writePath,
     };

@@ -176,21 +176,25 @@ describe("results", () => {
     expect(json.noopApplyMs).toBe(101.23);
   });
 
-  test("latest.json adds the stall per migration file after the original fields, rounded, and the markdown lists it", () => {
+  test("latest.json adds the stall and lock wait per migration file after the original fields, rounded, and the markdown lists them", () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-bench-")), "latest.json");
     const stalls = [
-      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.345, writer: "events" as const },
-      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null },
+      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.345, writer: "events" as const, maxLockWaitMs: 3.214 },
+      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0 },
     ];
-    const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls } });
+    const longestLockWait = { ms: 3.21, writer: "events", lock: "relation", blockedBy: "4242 lp-migrate: LOCK TABLE x", migration: "0002_roles_and_grants.sql" };
+    const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls, longestLockWait } });
     writeResults(file, r);
     const json = JSON.parse(fs.readFileSync(file, "utf8")) as { migrationUnderLoad: Record<string, unknown> };
-    expect(Object.keys(json.migrationUnderLoad)).toEqual(["maxWriteStallMs", "rowsLost", "durationS", "stallsByMigration"]);
+    expect(Object.keys(json.migrationUnderLoad)).toEqual(["maxWriteStallMs", "rowsLost", "durationS", "stallsByMigration", "longestLockWait"]);
     expect(json.migrationUnderLoad.stallsByMigration).toEqual([
-      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.35, writer: "events" },
-      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null },
+      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.35, writer: "events", maxLockWaitMs: 3.21 },
+      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0 },
     ]);
-    expect(markdown(r)).toMatch(/\| 0002_roles_and_grants\.sql \| 12\.3 ms \| events \|\n\| 0009_personal_data\.sql \| 0\.00 ms \| — \|/);
+    expect(json.migrationUnderLoad.longestLockWait).toEqual(longestLockWait);
+    const md = markdown(r);
+    expect(md).toMatch(/\| 0002_roles_and_grants\.sql \| 12\.3 ms \| events \| 3\.21 ms \|\n\| 0009_personal_data\.sql \| 0\.00 ms \| — \| 0\.00 ms \|/);
+    expect(md).toContain("| Longest lock wait | 3.21 ms (events writer, 0002_roles_and_grants.sql) |");
   });
 
   test("each migration file is charged with the longest part of a writer's gap inside its run; a retried file's attempts count as one file", () => {
