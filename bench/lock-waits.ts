@@ -1,13 +1,13 @@
 /**
- * How long the writers waited on a lock, as opposed to waiting for the machine.
- * A write stall (bench/writer.ts) is the time between two commits; on 2 shared
- * cores part of it is CPU and WAL flushes queued behind an index build, which
- * no lock timeout changes. This sampler polls pg_stat_activity for the
- * writers' backends and records each stretch in which one waited on a
- * heavyweight lock (`wait_event_type = 'Lock'`,
- * https://www.postgresql.org/docs/current/monitoring-stats.html#WAIT-EVENT-LOCK-TABLE),
- * with the sessions that blocked it (`pg_blocking_pids`). The part of a stall
- * a migration's lock is answerable for is its lock wait.
+ * What the writers waited for during a write stall: a migration's lock, or the
+ * machine. A write stall (bench/writer.ts) is the time between two commits; on
+ * 2 shared cores part of it can be CPU, or a commit's WAL flush queued behind
+ * an index build's or a backfill's WAL, which no lock timeout changes. This
+ * sampler polls pg_stat_activity for the writers' active backends and records
+ * each stretch of one wait event (wait_event_type Lock for a heavyweight lock,
+ * with the blocking sessions from pg_blocking_pids; LWLock, IO, … otherwise;
+ * https://www.postgresql.org/docs/current/monitoring-stats.html#WAIT-EVENT-TABLE).
+ * The part of a stall a migration's lock is answerable for is its Lock wait.
  */
 import type { ClientBase } from "pg";
 import type { WriterName } from "./stalls";
@@ -15,21 +15,24 @@ import type { WriterName } from "./stalls";
 /** Pause between two polls; a wait is known to within this plus one poll's round trip. */
 export const SAMPLE_INTERVAL_MS = 5;
 
-/** One stretch of a writer waiting on a lock (performance.now() ms). */
+/** One stretch of a writer waiting on something (performance.now() ms). */
 export interface LockWait {
   readonly writer: WriterName;
+  /** `wait_event_type`: Lock for a heavyweight lock; LWLock, IO, IPC, … for the machine's own queues. */
+  readonly type: string;
   /** The last poll that saw the writer not waiting, so the wait is never under-stated. */
   readonly start: number;
   /** The first poll that saw it waiting no longer. */
   readonly end: number;
-  /** The lock it waited for (`wait_event`: relation, transactionid, …). */
+  /** What it waited for (`wait_event`: relation, transactionid, WalSync, …). */
   readonly lock: string;
-  /** What the blocking sessions were running when first seen: `pid application_name: query`. */
+  /** For a Lock wait, what the blocking sessions were running when first seen: `pid application_name: query`; "" otherwise. */
   readonly blockedBy: string;
 }
 
 interface Sample {
   readonly pid: number;
+  readonly type: string;
   readonly lock: string;
   readonly blocked_by: string | null;
 }
@@ -60,15 +63,16 @@ export class LockWaitSampler {
     const names = new Map(Object.entries(this.writers).map(([name, pid]) => [pid, name as WriterName]));
     const pids = [...names.keys()];
     const waits: LockWait[] = [];
-    const open = new Map<number, { start: number; lock: string; blockedBy: string }>();
+    const open = new Map<number, { start: number; type: string; lock: string; blockedBy: string }>();
     let previous = performance.now();
     while (!this.stopped) {
       const r = await this.client.query<Sample>(
-        `SELECT a.pid, a.wait_event AS lock,
-                (SELECT string_agg(format('%s %s: %s', b.pid, nullif(b.application_name, ''), left(b.query, 120)), '; ')
-                   FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) AS blocked_by
+        `SELECT a.pid, a.wait_event_type AS type, a.wait_event AS lock,
+                CASE WHEN a.wait_event_type = 'Lock' THEN
+                  (SELECT string_agg(format('%s %s: %s', b.pid, nullif(b.application_name, ''), left(b.query, 120)), '; ')
+                     FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) END AS blocked_by
            FROM pg_stat_activity a
-          WHERE a.pid = ANY ($1::int[]) AND a.wait_event_type = 'Lock'`,
+          WHERE a.pid = ANY ($1::int[]) AND a.state = 'active' AND a.wait_event_type IS NOT NULL`,
         [pids],
       );
       const now = performance.now();
@@ -76,21 +80,40 @@ export class LockWaitSampler {
       for (const pid of pids) {
         const s = waiting.get(pid);
         const w = open.get(pid);
-        if (s && !w) open.set(pid, { start: previous, lock: s.lock, blockedBy: s.blocked_by ?? "unknown (released before it was read)" });
-        if (!s && w) {
-          waits.push({ writer: names.get(pid)!, start: w.start, end: now, lock: w.lock, blockedBy: w.blockedBy });
+        // A stretch ends when the writer stops waiting or starts waiting for something else.
+        if (w && (!s || s.type !== w.type || s.lock !== w.lock)) {
+          waits.push({ writer: names.get(pid)!, start: w.start, end: now, type: w.type, lock: w.lock, blockedBy: w.blockedBy });
           open.delete(pid);
+        }
+        if (s && !open.has(pid)) {
+          const blockedBy = s.type === "Lock" ? (s.blocked_by ?? "unknown (released before it was read)") : "";
+          open.set(pid, { start: previous, type: s.type, lock: s.lock, blockedBy });
         }
       }
       previous = now;
       await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
     }
-    for (const [pid, w] of open) waits.push({ writer: names.get(pid)!, start: w.start, end: previous, lock: w.lock, blockedBy: w.blockedBy });
+    for (const [pid, w] of open) waits.push({ writer: names.get(pid)!, start: w.start, end: previous, type: w.type, lock: w.lock, blockedBy: w.blockedBy });
     return waits.sort((a, b) => a.start - b.start);
   }
 }
 
-/** The longest of `waits`, or undefined when no writer ever waited on a lock. */
+/** The heavyweight-lock waits among `waits`: what a migration's lock timeouts bound. */
+export function lockWaitsOnly(waits: readonly LockWait[]): LockWait[] {
+  return waits.filter((w) => w.type === "Lock");
+}
+
+/** The longest of `waits`, or undefined when there are none. */
 export function longestLockWait(waits: readonly LockWait[]): LockWait | undefined {
   return waits.reduce<LockWait | undefined>((m, w) => (!m || w.end - w.start > m.end - m.start ? w : m), undefined);
+}
+
+/** What a writer waited for inside [start, end]: milliseconds per `type:event`, longest first. */
+export function waitsDuring(waits: readonly LockWait[], writer: WriterName, start: number, end: number): [string, number][] {
+  const total = new Map<string, number>();
+  for (const w of waits) {
+    const overlap = Math.min(w.end, end) - Math.max(w.start, start);
+    if (w.writer === writer && overlap > 0) total.set(`${w.type}:${w.lock}`, (total.get(`${w.type}:${w.lock}`) ?? 0) + overlap);
+  }
+  return [...total].sort((a, b) => b[1] - a[1]);
 }

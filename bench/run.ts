@@ -17,7 +17,7 @@ import { TARGETS, markdown, median, summariseRepeats, writeResults, type BenchRe
 import { runCell, type CellResult } from "./runner";
 import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
 import { countsFor, seed } from "./seed";
-import { LockWaitSampler, longestLockWait, type LockWait } from "./lock-waits";
+import { LockWaitSampler, lockWaitsOnly, longestLockWait, waitsDuring, type LockWait } from "./lock-waits";
 import { migrationWindows, stallsByMigration } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { HOT_QUERIES, OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
@@ -256,9 +256,9 @@ async function main(): Promise<void> {
     const writers = new Writers(eventWriter, progressWriter, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
     const backendPid = async (c: Client) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
     // The superuser's session sees every backend's query, so it can name what blocked a writer.
-    const lockWaits = new LockWaitSampler(stats, { events: await backendPid(eventWriter), progress: await backendPid(progressWriter) });
+    const sampler = new LockWaitSampler(stats, { events: await backendPid(eventWriter), progress: await backendPid(progressWriter) });
     await writers.start();
-    lockWaits.start();
+    sampler.start();
     const t0 = performance.now();
     // When each migration started, to say which one the longest stall fell in.
     const started: [number, string][] = [];
@@ -276,17 +276,18 @@ async function main(): Promise<void> {
       progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
     } finally {
       report = await writers.stop();
-      waits = await lockWaits.stop();
+      waits = await sampler.stop();
     }
     const windows = migrationWindows(started, applyEnded);
-    const waitsByFile = new Map(stallsByMigration(waits, windows).map((w) => [w.migration, w.maxWriteStallMs]));
+    const lockWaits = lockWaitsOnly(waits);
+    const waitsByFile = new Map(stallsByMigration(lockWaits, windows).map((w) => [w.migration, w.maxWriteStallMs]));
     const perFile = stallsByMigration(report.gaps, windows).map((s) => ({ ...s, maxLockWaitMs: waitsByFile.get(s.migration) ?? 0 }));
     for (const s of perFile) {
       progress.note(
         `  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}, longest lock wait ${s.maxLockWaitMs.toFixed(1)} ms`,
       );
     }
-    const lw = longestLockWait(waits);
+    const lw = longestLockWait(lockWaits);
     const longestWait = lw && {
       ms: Math.round((lw.end - lw.start) * 10) / 10,
       writer: lw.writer,
@@ -303,7 +304,8 @@ async function main(): Promise<void> {
     const stallWhere =
       `longest stall: ${report.maxWriteStallWriter} writer, +${((stallStart - t0) / 1000).toFixed(1)}s to +${((report.maxWriteStallEndedAt - t0) / 1000).toFixed(1)}s, ` +
       `during ${running}${startedDuring.length > 0 ? ` (then ${startedDuring.join(", ")})` : ""}`;
-    progress.note(stallWhere);
+    const spent = waitsDuring(waits, report.maxWriteStallWriter, stallStart, report.maxWriteStallEndedAt);
+    progress.note(`${stallWhere}; waiting on ${spent.length ? spent.map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ") : "nothing sampled (running on CPU)"}`);
     progress.note(
       `migration took ${durationS.toFixed(1)} s; writers committed ${report.eventsCommitted} events (${eventsPresent} present) and ` +
         `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +

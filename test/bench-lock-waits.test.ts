@@ -6,7 +6,7 @@
  */
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LockWaitSampler, longestLockWait } from "../bench/lock-waits";
+import { LockWaitSampler, lockWaitsOnly, longestLockWait, waitsDuring } from "../bench/lock-waits";
 import { serverConfig, useFreshDatabase } from "./harness/db";
 
 /** How long the blocker holds the table; the wait it causes cannot be shorter, minus the time the insert takes to arrive. */
@@ -43,19 +43,27 @@ describe("lock-wait sampler", () => {
     await blocker.query("COMMIT");
     await insert;
     await new Promise((r) => setTimeout(r, 50));
-    const waits = await sampler.stop();
+    const waits = lockWaitsOnly(await sampler.stop());
 
     expect(waits.map((w) => w.writer)).toEqual(["events"]);
     const w = longestLockWait(waits)!;
+    expect(w.type).toBe("Lock");
     expect(w.lock).toBe("relation");
     expect(w.blockedBy).toMatch(/^\d+ migration-step: LOCK TABLE bench_lock_t IN ACCESS EXCLUSIVE MODE$/);
     expect(w.end - w.start).toBeGreaterThanOrEqual(HOLD_MS / 2);
   });
 
-  test("longestLockWait picks the longest stretch, and nothing from no waits", () => {
-    const a = { writer: "events" as const, start: 0, end: 40, lock: "relation", blockedBy: "1 x: q" };
-    const b = { writer: "progress" as const, start: 100, end: 190, lock: "transactionid", blockedBy: "2 y: q" };
+  test("longestLockWait picks the longest stretch, and nothing from no waits; waitsDuring sums one writer's waits inside a window", () => {
+    const a = { writer: "events" as const, start: 0, end: 40, type: "Lock", lock: "relation", blockedBy: "1 x: q" };
+    const b = { writer: "progress" as const, start: 100, end: 190, type: "Lock", lock: "transactionid", blockedBy: "2 y: q" };
+    const c = { writer: "events" as const, start: 30, end: 90, type: "IO", lock: "WalSync", blockedBy: "" };
+    const d = { writer: "events" as const, start: 95, end: 99, type: "IO", lock: "WalSync", blockedBy: "" };
     expect(longestLockWait([a, b])).toBe(b);
     expect(longestLockWait([])).toBeUndefined();
+    expect(lockWaitsOnly([a, b, c])).toEqual([a, b]);
+    expect(waitsDuring([a, b, c, d], "events", 20, 100)).toEqual([
+      ["IO:WalSync", 64],
+      ["Lock:relation", 20],
+    ]);
   });
 });
