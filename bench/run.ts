@@ -222,7 +222,8 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const maxClients = Math.max(...opts.concurrencies);
+  // The extras and the write path run at TARGETS.concurrency whatever the cells ask for.
+  const maxClients = Math.max(...opts.concurrencies, TARGETS.concurrency);
   let clients: Client[] = [];
   try {
     const [admin] = await connectMany(srv.config, 1);
