@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --scale 0.05]`: seeds the baseline schema, measures the
  * hot queries, applies the optimisation migrations under write load, measures
- * again on the same data, times the provider's no-op apply, and writes
+ * again on the same data, times the provider's no-op apply, measures the hot
+ * reads through the client's cache (bench/cache.ts), and writes
  * bench/results/latest.json, docs/bench-p95.svg and a markdown table on stdout.
  * See bench/README.md.
  */
@@ -13,15 +14,16 @@ import { loadMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationFile } from "../l
 import { writeP95Chart } from "./chart";
 import { measureNoopApply } from "./noop";
 import { Progress } from "./progress";
-import { TARGETS, markdown, median, summariseRepeats, writeResults, type BenchResults, type QueryResult } from "./report";
+import { DEFAULT_RECORD_MS, DEFAULT_WARMUP_MAX_MS, measureCachePhase, type CacheDatabase } from "./cache";
+import { TARGETS, cacheMarkdown, markdown, median, summariseRepeats, writeResults, type BenchResults, type CachePhase, type QueryResult } from "./report";
 import { runCell, type CellResult } from "./runner";
 import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
 import { countsFor, seed } from "./seed";
-import { migrationWindows, stallsByMigration } from "./stalls";
+import { migrationWindows, stallsByMigration, type MigrationStall } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { HOT_QUERIES, OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
-import { measureWritePath } from "./write-path";
-import { Writers } from "./writer";
+import { measureWritePath, type WritePathResult } from "./write-path";
+import { Writers, type WriterReport } from "./writer";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -38,6 +40,10 @@ interface Options {
   readonly chart: string;
   /** Development only: another migrations directory. The committed results always use migrations/. */
   readonly migrationsDir: string;
+  /** Cache phase: recording time through the cache (bench/cache.ts). */
+  readonly cacheRecordMs: number;
+  /** Cache phase: bound on the warm-up that waits for a steady hit ratio. */
+  readonly cacheWarmupMaxMs: number;
 }
 
 /** Issue 9: each hot query at 1, 16 and 64 clients. */
@@ -51,7 +57,7 @@ const BASELINE_MIGRATION = /baseline/;
 
 const USAGE = `usage: npm run bench -- [--scale <factor>] [--duration <seconds per cell>] [--warmup <seconds>]
                       [--concurrency 1,16,64] [--out bench/results/latest.json] [--chart docs/bench-p95.svg]
-                      [--migrations <dir>]`;
+                      [--migrations <dir>] [--cache-duration <seconds>] [--cache-warmup-max <seconds>]`;
 
 function parseArgs(argv: readonly string[]): Options {
   const o = {
@@ -62,6 +68,8 @@ function parseArgs(argv: readonly string[]): Options {
     out: path.join(REPO, "bench", "results", "latest.json"),
     chart: path.join(REPO, "docs", "bench-p95.svg"),
     migrationsDir: DEFAULT_MIGRATIONS_DIR,
+    cacheRecordMs: DEFAULT_RECORD_MS,
+    cacheWarmupMaxMs: DEFAULT_WARMUP_MAX_MS,
   };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -92,6 +100,12 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case "--migrations":
         o.migrationsDir = path.resolve(v ?? "");
+        break;
+      case "--cache-duration":
+        o.cacheRecordMs = num(a, v, 1) * 1000;
+        break;
+      case "--cache-warmup-max":
+        o.cacheWarmupMaxMs = num(a, v, 1) * 1000;
         break;
       case "--help":
       case "-h":
@@ -198,6 +212,208 @@ function medianCell(cells: readonly MeasuredCell[]): MeasuredCell {
   return cells.find((c) => c.p95 === m) ?? cells[0];
 }
 
+/** What every phase needs: the options, the progress display, the server and its administrative session. */
+interface Run {
+  readonly opts: Options;
+  readonly progress: Progress;
+  readonly srv: BenchServer;
+  readonly admin: Client;
+  /** Every open session, ended when the run stops. */
+  readonly clients: Client[];
+  readonly log: (line: string) => void;
+}
+
+/** Applies the baseline schema and seeds it; the loaders' sessions end with the phase. */
+async function seedPhase(run: Run, baseline: readonly MigrationFile[]): Promise<void> {
+  const { progress, srv, admin, clients, log } = run;
+  progress.phase(`baseline schema (${baseline.map((m) => m.name).join(", ")})`);
+  await applyMigrations(admin, baseline, { log });
+  progress.phase("seeding");
+  const loaders = await connectMany(srv.superuserConfig, 2);
+  clients.push(...loaders);
+  await seed([loaders[0], loaders[1]], run.opts.scale, (d, f) => progress.update(d, f));
+  await Promise.all(loaders.map((c) => c.end()));
+  for (const c of loaders) clients.splice(clients.indexOf(c), 1);
+}
+
+/** The workload's sessions and the statistics session, then the baseline measurement. */
+async function baselinePhase(run: Run) {
+  run.progress.phase("measuring the baseline schema");
+  const pool = await connectMany(run.srv.config, Math.max(...run.opts.concurrencies), APP_STATEMENT_TIMEOUT_MS);
+  run.clients.push(...pool);
+  // pg_stat_statements_reset is the superuser's unless granted; the workload itself runs as the migrator.
+  const [stats] = await connectMany(run.srv.superuserConfig, 1);
+  run.clients.push(stats);
+  const [before, beforeContext] = await withContext(() => measurePhase("baseline", pool, run.opts, run.progress, stats));
+  return { pool, stats, before, beforeContext };
+}
+
+/** The migration under write load: what the writers saw, and where the longest stall fell. */
+interface MigrationOutcome {
+  readonly report: WriterReport;
+  readonly perFile: MigrationStall[];
+  readonly durationS: number;
+  readonly rowsLost: number;
+  readonly stallWhere: string;
+}
+
+/** Applies the optimisations while two writers run, then checks that no committed row was lost. */
+async function migrationPhase(run: Run, migrations: readonly MigrationFile[], optimisationCount: number): Promise<MigrationOutcome> {
+  const { progress, admin, log } = run;
+  progress.phase(`applying ${optimisationCount} optimisation migrations under write load`);
+  const [eventWriter, progressWriter] = await connectMany(run.srv.config, 2);
+  run.clients.push(eventWriter, progressWriter);
+  const sample = (
+    await admin.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress ORDER BY id LIMIT 1")
+  ).rows[0];
+  const writers = new Writers(eventWriter, progressWriter, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
+  await writers.start();
+  const t0 = performance.now();
+  // When each migration started, to say which one the longest stall fell in.
+  const started: [number, string][] = [];
+  const migrationLog = (line: string) => {
+    const m = /^applying (\S+)/.exec(line);
+    if (m) started.push([performance.now(), m[1]]);
+    log(`+${((performance.now() - t0) / 1000).toFixed(1)}s ${line}`);
+  };
+  let report;
+  let applyEnded = performance.now();
+  try {
+    const result = await applyMigrations(admin, migrations, { log: migrationLog });
+    applyEnded = performance.now();
+    progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
+  } finally {
+    report = await writers.stop();
+  }
+  const perFile = stallsByMigration(report.gaps, migrationWindows(started, applyEnded));
+  for (const s of perFile) progress.note(`  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}`);
+  const durationS = (performance.now() - t0) / 1000;
+  const { rowsLost, eventsPresent } = await writers.verify(admin);
+  const stallWhere = describeLongestStall(report, started, t0);
+  progress.note(stallWhere);
+  progress.note(
+    `migration took ${durationS.toFixed(1)} s; writers committed ${report.eventsCommitted} events (${eventsPresent} present) and ` +
+      `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +
+      `longest stall ${report.maxWriteStallMs.toFixed(1)} ms; rows lost ${rowsLost}`,
+  );
+  return { report, perFile, durationS, rowsLost, stallWhere };
+}
+
+/** Which writer stalled longest, when, and which migration was running then. */
+function describeLongestStall(report: WriterReport, started: readonly [number, string][], t0: number): string {
+  const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
+  const running = started.filter(([t]) => t <= stallStart).pop()?.[1] ?? "none yet";
+  const startedDuring = started.filter(([t]) => t > stallStart && t <= report.maxWriteStallEndedAt).map(([, n]) => n);
+  return (
+    `longest stall: ${report.maxWriteStallWriter} writer, +${((stallStart - t0) / 1000).toFixed(1)}s to +${((report.maxWriteStallEndedAt - t0) / 1000).toFixed(1)}s, ` +
+    `during ${running}${startedDuring.length > 0 ? ` (then ${startedDuring.join(", ")})` : ""}`
+  );
+}
+
+/** ANALYZE and the rollup fold production runs after a migration, then the optimised measurement with repeats. */
+async function optimisedPhase(run: Run, pool: readonly Client[], stats: Client) {
+  // Fresh statistics for the new partitioned tables and indexes (autovacuum never
+  // analyzes a partitioned parent); production runs the same after a migration.
+  run.progress.update("ANALYZE");
+  await run.admin.query("ANALYZE");
+  // What pg_cron does every minute in production (0017): the events the writers queued go into the rollup.
+  if ((await stats.query("SELECT to_regprocedure('lp_ops.fold_analytics_rollup()') IS NOT NULL AS ok")).rows[0].ok) {
+    await stats.query("SELECT lp_ops.fold_analytics_rollup()");
+  }
+  run.progress.phase("measuring the optimised schema");
+  return withContext(() => measurePhase("optimised", pool, run.opts, run.progress, stats, TARGETS.repeats));
+}
+
+/** Measurements outside the before/after comparison: the optimised-only queries and the write path. */
+async function extrasPhase(run: Run, pool: readonly Client[], stats: Client): Promise<{ extras: string[]; writePath?: WritePathResult }> {
+  const { opts, progress } = run;
+  const extras: string[] = [];
+  for (const q of OPTIMISED_ONLY) {
+    const params = await loadParams(pool[0]);
+    const op = operation(q, await readSchemaFacts(pool[0]), params);
+    await runCell(pool, 1, op, { durationMs: opts.warmupMs });
+    const r = await runCell(pool, TARGETS.concurrency, op, { durationMs: opts.cellMs });
+    const line = `${q.name} (optimised schema only, ${TARGETS.concurrency} clients): p50 ${r.p50} / p95 ${r.p95} / p99 ${r.p99} ms, ${r.tps} tps`;
+    progress.note(line);
+    extras.push(line);
+  }
+  progress.phase("write path: event insert with and without the rollup trigger");
+  const writePath = await measureWritePath(pool, stats, await loadParams(pool[0]), opts.cellMs);
+  if (writePath) {
+    const f = (c: typeof writePath.withTrigger) => `p95 ${c.p95} ms, ${c.tps} tps, server ${c.server?.meanExecMs ?? "?"} ms/call`;
+    const line = `event insert at ${TARGETS.concurrency} clients: with the rollup trigger ${f(writePath.withTrigger)}; without it ${f(writePath.withoutTrigger)}`;
+    progress.note(line);
+    extras.push(line);
+  }
+  return { extras, writePath };
+}
+
+/** The hot reads through the client's cache on the same seeded, optimised database (bench/cache.ts). */
+async function cachePhase(run: Run): Promise<CachePhase> {
+  run.progress.phase("cache: hot reads through @lp/db-client with L1 + Redis, and without");
+  const c = run.srv.config as CacheDatabase;
+  const cache = await measureCachePhase(run.admin, c, { recordMs: run.opts.cacheRecordMs, warmupMaxMs: run.opts.cacheWarmupMaxMs, log: (l) => run.progress.update(l) });
+  for (const line of cacheMarkdown(cache)) if (line && !line.startsWith("|")) run.progress.note(line);
+  return cache;
+}
+
+/** The per-query comparison rows, the cancelled calls, and which chart points are lower bounds. */
+function compare(opts: Options, before: Map<string, MeasuredCell[]>, after: Map<string, MeasuredCell[]>) {
+  const queries: QueryResult[] = [];
+  const cut: string[] = [];
+  const lowerBounds = new Set<string>();
+  for (const q of HOT_QUERIES) {
+    for (const c of opts.concurrencies) {
+      const bs = before.get(`${q.name}@${c}`);
+      const as = after.get(`${q.name}@${c}`);
+      if (!bs || !as) continue;
+      const b = medianCell(bs);
+      const a = medianCell(as);
+      const pick = (r: CellResult) => ({ p50: r.p50, p95: r.p95, p99: r.p99, tps: r.tps });
+      queries.push({
+        name: q.name,
+        concurrency: c,
+        baseline: pick(b),
+        optimized: pick(a),
+        server: { baseline: b.server, optimized: a.server },
+        ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
+      });
+      for (const [phase, r] of [["baseline", b], ...as.map((x) => ["optimized", x] as const)] as const) {
+        if (r.timeouts === 0) continue;
+        cut.push(`${q.name} at ${c} clients (${phase}): ${r.timeouts} of ${r.timeouts + r.operations} calls`);
+        // Only a percentile at or above the cancelled calls' time is a lower bound.
+        if (r.p95 >= APP_STATEMENT_TIMEOUT_MS * 0.99) lowerBounds.add(`${q.name}@${c}@${phase}`);
+      }
+    }
+  }
+  return { queries, cut, lowerBounds };
+}
+
+/** Writes latest.json and the chart, and prints the markdown. */
+function publish(opts: Options, results: BenchResults, lowerBounds: ReadonlySet<string>, notes: { cut: string[]; extras: string[]; contexts: string; migration: MigrationOutcome }): void {
+  writeResults(opts.out, results);
+  writeP95Chart(opts.chart, results, lowerBounds);
+  const { cut, extras, migration } = notes;
+  process.stdout.write(
+    markdown(results, [
+      ...(cut.length > 0
+        ? [
+            `Calls cancelled at the application role's statement_timeout (${APP_STATEMENT_TIMEOUT_MS / 1000} s), recorded at that time, so these ` +
+              `percentiles and the speed-ups computed from them are lower bounds: ${cut.join("; ")}.`,
+            "",
+          ]
+        : []),
+      ...(extras.length > 0 ? [`Not in the comparison: ${extras.join("; ")}.`, ""] : []),
+      `Machine during the measurements — ${notes.contexts}.`,
+      "",
+      `Writers during the migration: ${migration.report.eventsCommitted} events and ${migration.report.progressUpdatesCommitted} progress updates committed, ` +
+        `${migration.report.errors} failed writes; ${migration.stallWhere}.`,
+      "",
+      `Results: ${path.relative(REPO, opts.out)}; chart: ${path.relative(REPO, opts.chart)}.`,
+    ]),
+  );
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const progress = new Progress();
@@ -221,165 +437,37 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const maxClients = Math.max(...opts.concurrencies);
-  let clients: Client[] = [];
+  const clients: Client[] = [];
   try {
     const [admin] = await connectMany(srv.config, 1);
     clients.push(admin);
-    const log = (line: string) => progress.note(line);
-
-    progress.phase(`baseline schema (${baseline.map((m) => m.name).join(", ")})`);
-    await applyMigrations(admin, baseline, { log });
-
-    progress.phase("seeding");
-    const loaders = await connectMany(srv.superuserConfig, 2);
-    clients.push(...loaders);
-    await seed([loaders[0], loaders[1]], opts.scale, (d, f) => progress.update(d, f));
-    await Promise.all(loaders.map((c) => c.end()));
-    clients = clients.filter((c) => !loaders.includes(c));
-
-    progress.phase("measuring the baseline schema");
-    const pool = await connectMany(srv.config, maxClients, APP_STATEMENT_TIMEOUT_MS);
-    clients.push(...pool);
-    // pg_stat_statements_reset is the superuser's unless granted; the workload itself runs as the migrator.
-    const [stats] = await connectMany(srv.superuserConfig, 1);
-    clients.push(stats);
-    const [before, beforeContext] = await withContext(() => measurePhase("baseline", pool, opts, progress, stats));
-
-    progress.phase(`applying ${optimisations.length} optimisation migrations under write load`);
-    const [eventWriter, progressWriter] = await connectMany(srv.config, 2);
-    clients.push(eventWriter, progressWriter);
-    const sample = (
-      await admin.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress ORDER BY id LIMIT 1")
-    ).rows[0];
-    const writers = new Writers(eventWriter, progressWriter, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
-    await writers.start();
-    const t0 = performance.now();
-    // When each migration started, to say which one the longest stall fell in.
-    const started: [number, string][] = [];
-    const migrationLog = (line: string) => {
-      const m = /^applying (\S+)/.exec(line);
-      if (m) started.push([performance.now(), m[1]]);
-      log(`+${((performance.now() - t0) / 1000).toFixed(1)}s ${line}`);
-    };
-    let report;
-    let applyEnded = performance.now();
-    try {
-      const result = await applyMigrations(admin, [...baseline, ...optimisations], { log: migrationLog });
-      applyEnded = performance.now();
-      progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
-    } finally {
-      report = await writers.stop();
-    }
-    const perFile = stallsByMigration(report.gaps, migrationWindows(started, applyEnded));
-    for (const s of perFile) progress.note(`  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}`);
-    const durationS = (performance.now() - t0) / 1000;
-    const { rowsLost, eventsPresent } = await writers.verify(admin);
-    const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
-    const running = started.filter(([t]) => t <= stallStart).pop()?.[1] ?? "none yet";
-    const startedDuring = started.filter(([t]) => t > stallStart && t <= report.maxWriteStallEndedAt).map(([, n]) => n);
-    const stallWhere =
-      `longest stall: ${report.maxWriteStallWriter} writer, +${((stallStart - t0) / 1000).toFixed(1)}s to +${((report.maxWriteStallEndedAt - t0) / 1000).toFixed(1)}s, ` +
-      `during ${running}${startedDuring.length > 0 ? ` (then ${startedDuring.join(", ")})` : ""}`;
-    progress.note(stallWhere);
-    progress.note(
-      `migration took ${durationS.toFixed(1)} s; writers committed ${report.eventsCommitted} events (${eventsPresent} present) and ` +
-        `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +
-        `longest stall ${report.maxWriteStallMs.toFixed(1)} ms; rows lost ${rowsLost}`,
-    );
-    // Fresh statistics for the new partitioned tables and indexes (autovacuum never
-    // analyzes a partitioned parent); production runs the same after a migration.
-    progress.update("ANALYZE");
-    await admin.query("ANALYZE");
-    // What pg_cron does every minute in production (0017): the events the writers queued go into the rollup.
-    if ((await stats.query("SELECT to_regprocedure('lp_ops.fold_analytics_rollup()') IS NOT NULL AS ok")).rows[0].ok) {
-      await stats.query("SELECT lp_ops.fold_analytics_rollup()");
-    }
-
-    progress.phase("measuring the optimised schema");
-    const [after, afterContext] = await withContext(() => measurePhase("optimised", pool, opts, progress, stats, TARGETS.repeats));
-
-    const extras: string[] = [];
-    for (const q of OPTIMISED_ONLY) {
-      const params = await loadParams(pool[0]);
-      const op = operation(q, await readSchemaFacts(pool[0]), params);
-      await runCell(pool, 1, op, { durationMs: opts.warmupMs });
-      const r = await runCell(pool, TARGETS.concurrency, op, { durationMs: opts.cellMs });
-      const line = `${q.name} (optimised schema only, ${TARGETS.concurrency} clients): p50 ${r.p50} / p95 ${r.p95} / p99 ${r.p99} ms, ${r.tps} tps`;
-      progress.note(line);
-      extras.push(line);
-    }
-
-    progress.phase("write path: event insert with and without the rollup trigger");
-    const writePath = await measureWritePath(pool, stats, await loadParams(pool[0]), opts.cellMs);
-    if (writePath) {
-      const f = (c: typeof writePath.withTrigger) => `p95 ${c.p95} ms, ${c.tps} tps, server ${c.server?.meanExecMs ?? "?"} ms/call`;
-      const line = `event insert at ${TARGETS.concurrency} clients: with the rollup trigger ${f(writePath.withTrigger)}; without it ${f(writePath.withoutTrigger)}`;
-      progress.note(line);
-      extras.push(line);
-    }
-
+    const run: Run = { opts, progress, srv, admin, clients, log: (line) => progress.note(line) };
+    await seedPhase(run, baseline);
+    const { pool, stats, before, beforeContext } = await baselinePhase(run);
+    const migration = await migrationPhase(run, [...baseline, ...optimisations], optimisations.length);
+    const [after, afterContext] = await optimisedPhase(run, pool, stats);
+    const { extras, writePath } = await extrasPhase(run, pool, stats);
     progress.phase("no-op apply (provider diff + update against the up-to-date database)");
-    const noopApplyMs = await measureNoopApply(srv, [...baseline, ...optimisations], log);
+    const noopApplyMs = await measureNoopApply(srv, [...baseline, ...optimisations], run.log);
+    const cache = await cachePhase(run);
 
-    const queries: QueryResult[] = [];
-    const cut: string[] = [];
-    const lowerBounds = new Set<string>();
-    for (const q of HOT_QUERIES) {
-      for (const c of opts.concurrencies) {
-        const bs = before.get(`${q.name}@${c}`);
-        const as = after.get(`${q.name}@${c}`);
-        if (!bs || !as) continue;
-        const b = medianCell(bs);
-        const a = medianCell(as);
-        const pick = (r: CellResult) => ({ p50: r.p50, p95: r.p95, p99: r.p99, tps: r.tps });
-        queries.push({
-          name: q.name,
-          concurrency: c,
-          baseline: pick(b),
-          optimized: pick(a),
-          server: { baseline: b.server, optimized: a.server },
-          ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
-        });
-        for (const [phase, r] of [["baseline", b], ...as.map((x) => ["optimized", x] as const)] as const) {
-          if (r.timeouts === 0) continue;
-          cut.push(`${q.name} at ${c} clients (${phase}): ${r.timeouts} of ${r.timeouts + r.operations} calls`);
-          // Only a percentile at or above the cancelled calls' time is a lower bound.
-          if (r.p95 >= APP_STATEMENT_TIMEOUT_MS * 0.99) lowerBounds.add(`${q.name}@${c}@${phase}`);
-        }
-      }
-    }
+    const { queries, cut, lowerBounds } = compare(opts, before, after);
+    const { report: w, rowsLost, durationS, perFile } = migration;
     const results: BenchResults = {
       scale: opts.scale,
       pgVersion: srv.pgVersion,
       queries,
-      migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS, stallsByMigration: perFile },
+      migrationUnderLoad: { maxWriteStallMs: w.maxWriteStallMs, rowsLost, durationS, stallsByMigration: perFile },
       noopApplyMs,
       writePath,
+      cache,
     };
-    writeResults(opts.out, results);
-    writeP95Chart(opts.chart, results, lowerBounds);
     progress.done();
-    process.stdout.write(
-      markdown(results, [
-        ...(cut.length > 0
-          ? [
-              `Calls cancelled at the application role's statement_timeout (${APP_STATEMENT_TIMEOUT_MS / 1000} s), recorded at that time, so these ` +
-                `percentiles and the speed-ups computed from them are lower bounds: ${cut.join("; ")}.`,
-              "",
-            ]
-          : []),
-        ...(extras.length > 0 ? [`Not in the comparison: ${extras.join("; ")}.`, ""] : []),
-        `Machine during the measurements — ${describeContext("baseline", beforeContext)}; ${describeContext("optimised", afterContext)}.`,
-        "",
-        `Writers during the migration: ${report.eventsCommitted} events and ${report.progressUpdatesCommitted} progress updates committed, ${report.errors} failed writes; ${stallWhere}.`,
-        "",
-        `Results: ${path.relative(REPO, opts.out)}; chart: ${path.relative(REPO, opts.chart)}.`,
-      ]),
-    );
+    const contexts = `${describeContext("baseline", beforeContext)}; ${describeContext("optimised", afterContext)}`;
+    publish(opts, results, lowerBounds, { cut, extras, contexts, migration });
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-    clients = [];
+    clients.length = 0;
     await stopServer();
   }
 }
