@@ -59,6 +59,14 @@ const USAGE = `usage: npm run bench -- [--scale <factor>] [--duration <seconds p
                       [--concurrency 1,16,64] [--out bench/results/latest.json] [--chart docs/bench-p95.svg]
                       [--migrations <dir>] [--cache-duration <seconds>] [--cache-warmup-max <seconds>]`;
 
+/** Options given in seconds, kept in milliseconds, with their minimum. */
+const SECONDS_FLAGS: Readonly<Record<string, { field: "cellMs" | "warmupMs" | "cacheRecordMs" | "cacheWarmupMaxMs"; min: number }>> = {
+  "--duration": { field: "cellMs", min: 0.1 },
+  "--warmup": { field: "warmupMs", min: 0 },
+  "--cache-duration": { field: "cacheRecordMs", min: 1 },
+  "--cache-warmup-max": { field: "cacheWarmupMaxMs", min: 1 },
+};
+
 function parseArgs(argv: readonly string[]): Options {
   const o = {
     scale: 1,
@@ -79,15 +87,15 @@ function parseArgs(argv: readonly string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
+    const seconds = Object.hasOwn(SECONDS_FLAGS, a) ? SECONDS_FLAGS[a] : undefined;
+    if (seconds) {
+      o[seconds.field] = num(a, v, seconds.min) * 1000;
+      i++;
+      continue;
+    }
     switch (a) {
       case "--scale":
         o.scale = num(a, v, 0.001);
-        break;
-      case "--duration":
-        o.cellMs = num(a, v, 0.1) * 1000;
-        break;
-      case "--warmup":
-        o.warmupMs = num(a, v, 0) * 1000;
         break;
       case "--concurrency":
         o.concurrencies = (v ?? "").split(",").map((x) => num(a, x, 1));
@@ -100,12 +108,6 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case "--migrations":
         o.migrationsDir = path.resolve(v ?? "");
-        break;
-      case "--cache-duration":
-        o.cacheRecordMs = num(a, v, 1) * 1000;
-        break;
-      case "--cache-warmup-max":
-        o.cacheWarmupMaxMs = num(a, v, 1) * 1000;
         break;
       case "--help":
       case "-h":
