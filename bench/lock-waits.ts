@@ -10,7 +10,8 @@
  * The part of a stall a migration's lock is answerable for is its Lock wait.
  */
 import type { ClientBase } from "pg";
-import type { WriterName } from "./stalls";
+import { stallsByMigration, type MigrationWindow, type WriterName } from "./stalls";
+import type { WriterReport } from "./writer";
 
 /** Pause between two polls; a wait is known to within this plus one poll's round trip. */
 export const SAMPLE_INTERVAL_MS = 5;
@@ -116,4 +117,38 @@ export function waitsDuring(waits: readonly LockWait[], writer: WriterName, star
     if (w.writer === writer && overlap > 0) total.set(`${w.type}:${w.lock}`, (total.get(`${w.type}:${w.lock}`) ?? 0) + overlap);
   }
   return [...total].sort((a, b) => b[1] - a[1]);
+}
+
+/** The longest lock wait of a run, with the migration file it fell in. */
+export interface LongestLockWait {
+  readonly ms: number;
+  readonly writer: WriterName;
+  readonly lock: string;
+  readonly blockedBy: string;
+  readonly migration: string;
+}
+
+/**
+ * What the migration phase reports of the sampled waits: the longest lock wait
+ * per migration file and overall, and what the writer behind the longest write
+ * stall waited on during it.
+ */
+export function summariseWaits(
+  waits: readonly LockWait[],
+  windows: readonly MigrationWindow[],
+  report: Pick<WriterReport, "maxWriteStallMs" | "maxWriteStallEndedAt" | "maxWriteStallWriter">,
+): { lockWaitByFile: Map<string, number>; longestLockWait?: LongestLockWait; longestStallWaits: string } {
+  const locks = lockWaitsOnly(waits);
+  const lockWaitByFile = new Map(stallsByMigration(locks, windows).map((w) => [w.migration, w.maxWriteStallMs]));
+  const lw = longestLockWait(locks);
+  const longest = lw && {
+    ms: Math.round((lw.end - lw.start) * 10) / 10,
+    writer: lw.writer,
+    lock: lw.lock,
+    blockedBy: lw.blockedBy,
+    migration: stallsByMigration([lw], windows).find((w) => w.writer !== null)?.migration ?? "none",
+  };
+  const spent = waitsDuring(waits, report.maxWriteStallWriter, report.maxWriteStallEndedAt - report.maxWriteStallMs, report.maxWriteStallEndedAt);
+  const longestStallWaits = spent.length ? spent.map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ") : "nothing sampled (running on CPU)";
+  return { lockWaitByFile, ...(longest ? { longestLockWait: longest } : {}), longestStallWaits };
 }

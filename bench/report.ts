@@ -72,6 +72,53 @@ export interface BenchResults {
   readonly noopApplyMs: number;
   /** The event insert with and without the analytics rollup's trigger (bench/write-path.ts). */
   readonly writePath?: WritePathResult;
+  /** The hot reads through the client's two-level cache (bench/cache.ts), or why the phase did not run. */
+  readonly cache?: CachePhase;
+}
+
+/** Shares of all cache lookups (they add up to `overall`), with the counts behind them. */
+export interface CacheHitRatios {
+  readonly l1: number;
+  readonly l2: number;
+  /** Callers that joined a load already in flight in their instance. */
+  readonly coalesced: number;
+  readonly overall: number;
+  readonly lookups: number;
+  /** Lookups that ran the query. */
+  readonly loads: number;
+}
+
+/** How the cache was warmed before recording. */
+export interface CacheWarmup {
+  readonly seconds: number;
+  /** False when the bound passed before the hit ratio settled: the recorded numbers are then not a steady state. */
+  readonly steady: boolean;
+  readonly windowSeconds: number;
+  /** Overall hit ratio per warm-up window, in order. */
+  readonly windowHitRatios: readonly number[];
+}
+
+/** The cache phase measured. */
+export interface CacheMeasured {
+  /** Application instances, each with its own L1, sharing one Redis. */
+  readonly instances: number;
+  readonly concurrency: number;
+  readonly zipfExponent: number;
+  /** Distinct parameter sets per cached query. */
+  readonly keys: Readonly<Record<string, number>>;
+  readonly ttlTier: string;
+  readonly ttlSeconds: { readonly l1: number; readonly l2: number; readonly l3: number };
+  readonly warmup: CacheWarmup;
+  readonly hitRatio: CacheHitRatios;
+  readonly cached: LatencySummary & { readonly calls: number };
+  readonly uncached: LatencySummary & { readonly calls: number };
+}
+
+/** The cache phase: measured, or skipped with the reason (never counted as a met target). */
+export type CachePhase = CacheMeasured | { readonly skipped: string };
+
+export function isCacheSkipped(c: CachePhase): c is { readonly skipped: string } {
+  return "skipped" in c;
 }
 
 /** The issue's targets on this 2-core machine at default scale. */
@@ -97,6 +144,10 @@ export const TARGETS = {
   rowsLost: 0,
   /** Provider diff + update against an up-to-date database. */
   noopApplyMs: 500,
+  /** The platform's cache hit ratio target (seed write-up, "Performance Targets"). */
+  cacheHitRatio: 0.8,
+  /** p95 of a read through the cache at heavyConcurrency clients. */
+  cacheP95Ms: 10,
 } as const;
 
 /** Query names whose speed-up the analytics target applies to. */
@@ -148,7 +199,24 @@ export function checkTargets(r: BenchResults): { target: string; measured: strin
   out.push({ target: `longest write stall ≤ ${TARGETS.maxWriteStallMs} ms`, measured: `${fmtMs(m.maxWriteStallMs)} ms`, ok: m.maxWriteStallMs <= TARGETS.maxWriteStallMs });
   out.push({ target: `rows lost = ${TARGETS.rowsLost}`, measured: String(m.rowsLost), ok: m.rowsLost === TARGETS.rowsLost });
   out.push({ target: `no-op apply ≤ ${TARGETS.noopApplyMs} ms`, measured: `${fmtMs(r.noopApplyMs)} ms`, ok: r.noopApplyMs <= TARGETS.noopApplyMs });
+  if (r.cache) out.push(...cacheTargets(r.cache));
   return out;
+}
+
+/** The cache targets; a skipped phase or an unsettled warm-up is never reported as met. */
+export function cacheTargets(c: CachePhase): { target: string; measured: string; ok: boolean }[] {
+  const ratio = `cache hit ratio ≥ ${pct(TARGETS.cacheHitRatio)}`;
+  const p95 = `cached read p95 < ${TARGETS.cacheP95Ms} ms at ${TARGETS.heavyConcurrency} clients`;
+  if (isCacheSkipped(c)) return [ratio, p95].map((target) => ({ target, measured: `skipped: ${c.skipped}`, ok: false }));
+  const unsettled = c.warmup.steady ? "" : " (warm-up bound reached before steady state)";
+  return [
+    { target: ratio, measured: `${pct(c.hitRatio.overall)}${unsettled}`, ok: c.warmup.steady && c.hitRatio.overall >= TARGETS.cacheHitRatio },
+    { target: p95, measured: `${fmtMs(c.cached.p95)} ms${unsettled}`, ok: c.warmup.steady && c.concurrency === TARGETS.heavyConcurrency && c.cached.p95 < TARGETS.cacheP95Ms },
+  ];
+}
+
+function pct(v: number): string {
+  return `${(v * 100).toFixed(1)} %`;
 }
 
 function fmtMs(v: number): string {
@@ -196,10 +264,29 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
       lines.push(`| ${s.migration} | ${fmtMs(s.maxWriteStallMs)} ms | ${s.writer ?? "—"} | ${s.maxLockWaitMs === undefined ? "—" : `${fmtMs(s.maxLockWaitMs)} ms`} |`);
     }
   }
+  if (r.cache) lines.push("", ...cacheMarkdown(r.cache));
   lines.push("", "| Target | Measured | Met |", "|---|---:|:---:|");
   for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.ok ? "yes" : "**no**"} |`);
   if (extra.length > 0) lines.push("", ...extra);
   return lines.join("\n") + "\n";
+}
+
+/** The cache phase as a line and a table. */
+export function cacheMarkdown(c: CachePhase): string[] {
+  if (isCacheSkipped(c)) return [`**Cache phase skipped**: ${c.skipped}.`];
+  const w = c.warmup;
+  const h = c.hitRatio;
+  const lat = (l: LatencySummary) => `${fmtMs(l.p50)} / ${fmtMs(l.p95)} / ${fmtMs(l.p99)}`;
+  return [
+    `Cache phase: ${c.instances} instances (own L1 each, one Redis) × ${c.concurrency / c.instances} clients, Zipf exponent ${c.zipfExponent} over ` +
+      `${Object.entries(c.keys).map(([q, n]) => `${q} ${n}`).join(", ")} keys, TTL tier ${c.ttlTier} (L1 ${c.ttlSeconds.l1} s, L2 ${c.ttlSeconds[c.ttlTier as "l1" | "l2" | "l3"] ?? "?"} s); ` +
+      `warm-up ${w.seconds.toFixed(0)} s, ${w.steady ? "steady" : "**not steady** (bound reached)"}; hit ratio L1 ${pct(h.l1)} + L2 ${pct(h.l2)} + coalesced ${pct(h.coalesced)} = ${pct(h.overall)} of ${h.lookups} lookups.`,
+    "",
+    "| Hot reads at " + c.concurrency + " clients | p50 / p95 / p99 (ms) | tps | calls |",
+    "|---|---:|---:|---:|",
+    `| through the cache | ${lat(c.cached)} | ${c.cached.tps.toFixed(1)} | ${c.cached.calls} |`,
+    `| without the cache | ${lat(c.uncached)} | ${c.uncached.tps.toFixed(1)} | ${c.uncached.calls} |`,
+  ];
 }
 
 /** Writes the JSON with exactly the stable schema (no extra keys), keys in the issue's order; stallsByMigration is added after the original fields. */
@@ -233,9 +320,27 @@ export function writeResults(file: string, r: BenchResults): void {
     },
     noopApplyMs: round(r.noopApplyMs),
     ...(r.writePath ? { writePath: r.writePath } : {}),
+    ...(r.cache ? { cache: stableCache(r.cache) } : {}),
   };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(stable, null, 2) + "\n");
+}
+
+function stableCache(c: CachePhase): CachePhase {
+  if (isCacheSkipped(c)) return { skipped: c.skipped };
+  const h = c.hitRatio;
+  return {
+    instances: c.instances,
+    concurrency: c.concurrency,
+    zipfExponent: c.zipfExponent,
+    keys: { ...c.keys },
+    ttlTier: c.ttlTier,
+    ttlSeconds: { l1: c.ttlSeconds.l1, l2: c.ttlSeconds.l2, l3: c.ttlSeconds.l3 },
+    warmup: { seconds: round(c.warmup.seconds, 1), steady: c.warmup.steady, windowSeconds: c.warmup.windowSeconds, windowHitRatios: c.warmup.windowHitRatios.map((v) => round(v, 4)) },
+    hitRatio: { l1: round(h.l1, 4), l2: round(h.l2, 4), coalesced: round(h.coalesced, 4), overall: round(h.overall, 4), lookups: h.lookups, loads: h.loads },
+    cached: { ...pick(c.cached), calls: c.cached.calls },
+    uncached: { ...pick(c.uncached), calls: c.uncached.calls },
+  };
 }
 
 function pick(s: LatencySummary): LatencySummary {

@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --scale 0.05]`: seeds the baseline schema, measures the
  * hot queries, applies the optimisation migrations under write load, measures
- * again on the same data, times the provider's no-op apply, and writes
+ * again on the same data, times the provider's no-op apply, measures the hot
+ * reads through the client's cache (bench/cache.ts), and writes
  * bench/results/latest.json, docs/bench-p95.svg and a markdown table on stdout.
  * See bench/README.md.
  */
@@ -13,16 +14,17 @@ import { loadMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationFile } from "../l
 import { writeP95Chart } from "./chart";
 import { measureNoopApply } from "./noop";
 import { Progress } from "./progress";
-import { TARGETS, markdown, median, summariseRepeats, writeResults, type BenchResults, type QueryResult } from "./report";
+import { DEFAULT_RECORD_MS, DEFAULT_WARMUP_MAX_MS, measureCachePhase, type CacheDatabase } from "./cache";
+import { TARGETS, cacheMarkdown, markdown, median, summariseRepeats, writeResults, type BenchResults, type CachePhase, type QueryResult } from "./report";
 import { runCell, type CellResult } from "./runner";
 import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
 import { countsFor, seed } from "./seed";
-import { LockWaitSampler, lockWaitsOnly, longestLockWait, waitsDuring, type LockWait } from "./lock-waits";
-import { migrationWindows, stallsByMigration } from "./stalls";
+import { LockWaitSampler, summariseWaits, type LongestLockWait } from "./lock-waits";
+import { migrationWindows, stallsByMigration, type MigrationStall } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { HOT_QUERIES, OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
-import { measureWritePath } from "./write-path";
-import { Writers } from "./writer";
+import { measureWritePath, type WritePathResult } from "./write-path";
+import { Writers, type WriterReport } from "./writer";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -39,6 +41,10 @@ interface Options {
   readonly chart: string;
   /** Development only: another migrations directory. The committed results always use migrations/. */
   readonly migrationsDir: string;
+  /** Cache phase: recording time through the cache (bench/cache.ts). */
+  readonly cacheRecordMs: number;
+  /** Cache phase: bound on the warm-up that waits for a steady hit ratio. */
+  readonly cacheWarmupMaxMs: number;
 }
 
 /** Issue 9: each hot query at 1, 16 and 64 clients. */
@@ -52,7 +58,15 @@ const BASELINE_MIGRATION = /baseline/;
 
 const USAGE = `usage: npm run bench -- [--scale <factor>] [--duration <seconds per cell>] [--warmup <seconds>]
                       [--concurrency 1,16,64] [--out bench/results/latest.json] [--chart docs/bench-p95.svg]
-                      [--migrations <dir>]`;
+                      [--migrations <dir>] [--cache-duration <seconds>] [--cache-warmup-max <seconds>]`;
+
+/** Options given in seconds, kept in milliseconds, with their minimum. */
+const SECONDS_FLAGS: Readonly<Record<string, { field: "cellMs" | "warmupMs" | "cacheRecordMs" | "cacheWarmupMaxMs"; min: number }>> = {
+  "--duration": { field: "cellMs", min: 0.1 },
+  "--warmup": { field: "warmupMs", min: 0 },
+  "--cache-duration": { field: "cacheRecordMs", min: 1 },
+  "--cache-warmup-max": { field: "cacheWarmupMaxMs", min: 1 },
+};
 
 function parseArgs(argv: readonly string[]): Options {
   const o = {
@@ -63,6 +77,8 @@ function parseArgs(argv: readonly string[]): Options {
     out: path.join(REPO, "bench", "results", "latest.json"),
     chart: path.join(REPO, "docs", "bench-p95.svg"),
     migrationsDir: DEFAULT_MIGRATIONS_DIR,
+    cacheRecordMs: DEFAULT_RECORD_MS,
+    cacheWarmupMaxMs: DEFAULT_WARMUP_MAX_MS,
   };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -72,15 +88,15 @@ function parseArgs(argv: readonly string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
+    const seconds = Object.hasOwn(SECONDS_FLAGS, a) ? SECONDS_FLAGS[a] : undefined;
+    if (seconds) {
+      o[seconds.field] = num(a, v, seconds.min) * 1000;
+      i++;
+      continue;
+    }
     switch (a) {
       case "--scale":
         o.scale = num(a, v, 0.001);
-        break;
-      case "--duration":
-        o.cellMs = num(a, v, 0.1) * 1000;
-        break;
-      case "--warmup":
-        o.warmupMs = num(a, v, 0) * 1000;
         break;
       case "--concurrency":
         o.concurrencies = (v ?? "").split(",").map((x) => num(a, x, 1));
@@ -199,6 +215,225 @@ function medianCell(cells: readonly MeasuredCell[]): MeasuredCell {
   return cells.find((c) => c.p95 === m) ?? cells[0];
 }
 
+/** What every phase needs: the options, the progress display, the server and its administrative session. */
+interface Run {
+  readonly opts: Options;
+  readonly progress: Progress;
+  readonly srv: BenchServer;
+  readonly admin: Client;
+  /** Every open session, ended when the run stops. */
+  readonly clients: Client[];
+  readonly log: (line: string) => void;
+}
+
+/** Applies the baseline schema and seeds it; the loaders' sessions end with the phase. */
+async function seedPhase(run: Run, baseline: readonly MigrationFile[]): Promise<void> {
+  const { progress, srv, admin, clients, log } = run;
+  progress.phase(`baseline schema (${baseline.map((m) => m.name).join(", ")})`);
+  await applyMigrations(admin, baseline, { log });
+  progress.phase("seeding");
+  const loaders = await connectMany(srv.superuserConfig, 2);
+  clients.push(...loaders);
+  await seed([loaders[0], loaders[1]], run.opts.scale, (d, f) => progress.update(d, f));
+  await Promise.all(loaders.map((c) => c.end()));
+  for (const c of loaders) clients.splice(clients.indexOf(c), 1);
+}
+
+/** The workload's sessions and the statistics session, then the baseline measurement. */
+async function baselinePhase(run: Run) {
+  run.progress.phase("measuring the baseline schema");
+  // The extras and the write path run at TARGETS.concurrency whatever the cells ask for.
+  const pool = await connectMany(run.srv.config, Math.max(...run.opts.concurrencies, TARGETS.concurrency), APP_STATEMENT_TIMEOUT_MS);
+  run.clients.push(...pool);
+  // pg_stat_statements_reset is the superuser's unless granted; the workload itself runs as the migrator.
+  const [stats] = await connectMany(run.srv.superuserConfig, 1);
+  run.clients.push(stats);
+  const [before, beforeContext] = await withContext(() => measurePhase("baseline", pool, run.opts, run.progress, stats));
+  return { pool, stats, before, beforeContext };
+}
+
+/** The migration under write load: what the writers saw, and where the longest stall fell. */
+interface MigrationOutcome {
+  readonly report: WriterReport;
+  readonly perFile: (MigrationStall & { readonly maxLockWaitMs: number })[];
+  readonly longestLockWait?: LongestLockWait;
+  readonly durationS: number;
+  readonly rowsLost: number;
+  readonly stallWhere: string;
+}
+
+/** Applies the optimisations while two writers run, then checks that no committed row was lost. */
+async function migrationPhase(run: Run, migrations: readonly MigrationFile[], optimisationCount: number): Promise<MigrationOutcome> {
+  const { progress, admin, log } = run;
+  progress.phase(`applying ${optimisationCount} optimisation migrations under write load`);
+  const [eventWriter, progressWriter] = await connectMany(run.srv.config, 2);
+  // A superuser's session sees every backend's query, so it can name what blocked a writer.
+  const [sampling] = await connectMany(run.srv.superuserConfig, 1);
+  run.clients.push(eventWriter, progressWriter, sampling);
+  const backendPid = async (c: Client) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+  const sampler = new LockWaitSampler(sampling, { events: await backendPid(eventWriter), progress: await backendPid(progressWriter) });
+  const sample = (
+    await admin.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress ORDER BY id LIMIT 1")
+  ).rows[0];
+  const writers = new Writers(eventWriter, progressWriter, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
+  await writers.start();
+  sampler.start();
+  const t0 = performance.now();
+  // When each migration started, to say which one the longest stall fell in.
+  const started: [number, string][] = [];
+  const migrationLog = (line: string) => {
+    const m = /^applying (\S+)/.exec(line);
+    if (m) started.push([performance.now(), m[1]]);
+    log(`+${((performance.now() - t0) / 1000).toFixed(1)}s ${line}`);
+  };
+  let report;
+  let waits;
+  let applyEnded = performance.now();
+  try {
+    const result = await applyMigrations(admin, migrations, { log: migrationLog });
+    applyEnded = performance.now();
+    progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
+  } finally {
+    report = await writers.stop();
+    waits = await sampler.stop();
+  }
+  const windows = migrationWindows(started, applyEnded);
+  const summary = summariseWaits(waits, windows, report);
+  const perFile = stallsByMigration(report.gaps, windows).map((s) => ({ ...s, maxLockWaitMs: summary.lockWaitByFile.get(s.migration) ?? 0 }));
+  for (const s of perFile) {
+    progress.note(
+      `  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}, longest lock wait ${s.maxLockWaitMs.toFixed(1)} ms`,
+    );
+  }
+  const lw = summary.longestLockWait;
+  progress.note(lw ? `longest lock wait: ${lw.ms} ms (${lw.writer} writer on a ${lw.lock} lock during ${lw.migration}, blocked by ${lw.blockedBy})` : "no writer waited on a lock");
+  const durationS = (performance.now() - t0) / 1000;
+  const { rowsLost, eventsPresent } = await writers.verify(admin);
+  const stallWhere = `${describeLongestStall(report, started, t0)}; waiting on ${summary.longestStallWaits}`;
+  progress.note(stallWhere);
+  progress.note(
+    `migration took ${durationS.toFixed(1)} s; writers committed ${report.eventsCommitted} events (${eventsPresent} present) and ` +
+      `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +
+      `longest stall ${report.maxWriteStallMs.toFixed(1)} ms; rows lost ${rowsLost}`,
+  );
+  return { report, perFile, durationS, rowsLost, stallWhere, ...(lw ? { longestLockWait: lw } : {}) };
+}
+
+/** Which writer stalled longest, when, and which migration was running then. */
+function describeLongestStall(report: WriterReport, started: readonly [number, string][], t0: number): string {
+  const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
+  const running = started.filter(([t]) => t <= stallStart).pop()?.[1] ?? "none yet";
+  const startedDuring = started.filter(([t]) => t > stallStart && t <= report.maxWriteStallEndedAt).map(([, n]) => n);
+  return (
+    `longest stall: ${report.maxWriteStallWriter} writer, +${((stallStart - t0) / 1000).toFixed(1)}s to +${((report.maxWriteStallEndedAt - t0) / 1000).toFixed(1)}s, ` +
+    `during ${running}${startedDuring.length > 0 ? ` (then ${startedDuring.join(", ")})` : ""}`
+  );
+}
+
+/** ANALYZE and the rollup fold production runs after a migration, then the optimised measurement with repeats. */
+async function optimisedPhase(run: Run, pool: readonly Client[], stats: Client) {
+  // Fresh statistics for the new partitioned tables and indexes (autovacuum never
+  // analyzes a partitioned parent); production runs the same after a migration.
+  run.progress.update("ANALYZE");
+  await run.admin.query("ANALYZE");
+  // What pg_cron does every minute in production (0017): the events the writers queued go into the rollup.
+  if ((await stats.query("SELECT to_regprocedure('lp_ops.fold_analytics_rollup()') IS NOT NULL AS ok")).rows[0].ok) {
+    await stats.query("SELECT lp_ops.fold_analytics_rollup()");
+  }
+  run.progress.phase("measuring the optimised schema");
+  return withContext(() => measurePhase("optimised", pool, run.opts, run.progress, stats, TARGETS.repeats));
+}
+
+/** Measurements outside the before/after comparison: the optimised-only queries and the write path. */
+async function extrasPhase(run: Run, pool: readonly Client[], stats: Client): Promise<{ extras: string[]; writePath?: WritePathResult }> {
+  const { opts, progress } = run;
+  const extras: string[] = [];
+  for (const q of OPTIMISED_ONLY) {
+    const params = await loadParams(pool[0]);
+    const op = operation(q, await readSchemaFacts(pool[0]), params);
+    await runCell(pool, 1, op, { durationMs: opts.warmupMs });
+    const r = await runCell(pool, TARGETS.concurrency, op, { durationMs: opts.cellMs });
+    const line = `${q.name} (optimised schema only, ${TARGETS.concurrency} clients): p50 ${r.p50} / p95 ${r.p95} / p99 ${r.p99} ms, ${r.tps} tps`;
+    progress.note(line);
+    extras.push(line);
+  }
+  progress.phase("write path: event insert with and without the rollup trigger");
+  const writePath = await measureWritePath(pool, stats, await loadParams(pool[0]), opts.cellMs);
+  if (writePath) {
+    const f = (c: typeof writePath.withTrigger) => `p95 ${c.p95} ms, ${c.tps} tps, server ${c.server?.meanExecMs ?? "?"} ms/call`;
+    const line = `event insert at ${TARGETS.concurrency} clients: with the rollup trigger ${f(writePath.withTrigger)}; without it ${f(writePath.withoutTrigger)}`;
+    progress.note(line);
+    extras.push(line);
+  }
+  return { extras, writePath };
+}
+
+/** The hot reads through the client's cache on the same seeded, optimised database (bench/cache.ts). */
+async function cachePhase(run: Run): Promise<CachePhase> {
+  run.progress.phase("cache: hot reads through @lp/db-client with L1 + Redis, and without");
+  const c = run.srv.config as CacheDatabase;
+  const cache = await measureCachePhase(run.admin, c, { recordMs: run.opts.cacheRecordMs, warmupMaxMs: run.opts.cacheWarmupMaxMs, log: (l) => run.progress.update(l) });
+  for (const line of cacheMarkdown(cache)) if (line && !line.startsWith("|")) run.progress.note(line);
+  return cache;
+}
+
+/** The per-query comparison rows, the cancelled calls, and which chart points are lower bounds. */
+function compare(opts: Options, before: Map<string, MeasuredCell[]>, after: Map<string, MeasuredCell[]>) {
+  const queries: QueryResult[] = [];
+  const cut: string[] = [];
+  const lowerBounds = new Set<string>();
+  for (const q of HOT_QUERIES) {
+    for (const c of opts.concurrencies) {
+      const bs = before.get(`${q.name}@${c}`);
+      const as = after.get(`${q.name}@${c}`);
+      if (!bs || !as) continue;
+      const b = medianCell(bs);
+      const a = medianCell(as);
+      const pick = (r: CellResult) => ({ p50: r.p50, p95: r.p95, p99: r.p99, tps: r.tps });
+      queries.push({
+        name: q.name,
+        concurrency: c,
+        baseline: pick(b),
+        optimized: pick(a),
+        server: { baseline: b.server, optimized: a.server },
+        ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
+      });
+      for (const [phase, r] of [["baseline", b], ...as.map((x) => ["optimized", x] as const)] as const) {
+        if (r.timeouts === 0) continue;
+        cut.push(`${q.name} at ${c} clients (${phase}): ${r.timeouts} of ${r.timeouts + r.operations} calls`);
+        // Only a percentile at or above the cancelled calls' time is a lower bound.
+        if (r.p95 >= APP_STATEMENT_TIMEOUT_MS * 0.99) lowerBounds.add(`${q.name}@${c}@${phase}`);
+      }
+    }
+  }
+  return { queries, cut, lowerBounds };
+}
+
+/** Writes latest.json and the chart, and prints the markdown. */
+function publish(opts: Options, results: BenchResults, lowerBounds: ReadonlySet<string>, notes: { cut: string[]; extras: string[]; contexts: string; migration: MigrationOutcome }): void {
+  writeResults(opts.out, results);
+  writeP95Chart(opts.chart, results, lowerBounds);
+  const { cut, extras, migration } = notes;
+  process.stdout.write(
+    markdown(results, [
+      ...(cut.length > 0
+        ? [
+            `Calls cancelled at the application role's statement_timeout (${APP_STATEMENT_TIMEOUT_MS / 1000} s), recorded at that time, so these ` +
+              `percentiles and the speed-ups computed from them are lower bounds: ${cut.join("; ")}.`,
+            "",
+          ]
+        : []),
+      ...(extras.length > 0 ? [`Not in the comparison: ${extras.join("; ")}.`, ""] : []),
+      `Machine during the measurements — ${notes.contexts}.`,
+      "",
+      `Writers during the migration: ${migration.report.eventsCommitted} events and ${migration.report.progressUpdatesCommitted} progress updates committed, ` +
+        `${migration.report.errors} failed writes; ${migration.stallWhere}.`,
+      "",
+      `Results: ${path.relative(REPO, opts.out)}; chart: ${path.relative(REPO, opts.chart)}.`,
+    ]),
+  );
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const progress = new Progress();
@@ -222,189 +457,43 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  // The extras and the write path run at TARGETS.concurrency whatever the cells ask for.
-  const maxClients = Math.max(...opts.concurrencies, TARGETS.concurrency);
-  let clients: Client[] = [];
+  const clients: Client[] = [];
   try {
     const [admin] = await connectMany(srv.config, 1);
     clients.push(admin);
-    const log = (line: string) => progress.note(line);
-
-    progress.phase(`baseline schema (${baseline.map((m) => m.name).join(", ")})`);
-    await applyMigrations(admin, baseline, { log });
-
-    progress.phase("seeding");
-    const loaders = await connectMany(srv.superuserConfig, 2);
-    clients.push(...loaders);
-    await seed([loaders[0], loaders[1]], opts.scale, (d, f) => progress.update(d, f));
-    await Promise.all(loaders.map((c) => c.end()));
-    clients = clients.filter((c) => !loaders.includes(c));
-
-    progress.phase("measuring the baseline schema");
-    const pool = await connectMany(srv.config, maxClients, APP_STATEMENT_TIMEOUT_MS);
-    clients.push(...pool);
-    // pg_stat_statements_reset is the superuser's unless granted; the workload itself runs as the migrator.
-    const [stats] = await connectMany(srv.superuserConfig, 1);
-    clients.push(stats);
-    const [before, beforeContext] = await withContext(() => measurePhase("baseline", pool, opts, progress, stats));
-
-    progress.phase(`applying ${optimisations.length} optimisation migrations under write load`);
-    const [eventWriter, progressWriter] = await connectMany(srv.config, 2);
-    clients.push(eventWriter, progressWriter);
-    const sample = (
-      await admin.query<{ user_id: string; course_id: string; lesson_id: string }>("SELECT user_id, course_id, lesson_id FROM lesson_progress ORDER BY id LIMIT 1")
-    ).rows[0];
-    const writers = new Writers(eventWriter, progressWriter, { userId: sample.user_id, courseId: sample.course_id, lessonId: sample.lesson_id });
-    const backendPid = async (c: Client) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
-    // The superuser's session sees every backend's query, so it can name what blocked a writer.
-    const sampler = new LockWaitSampler(stats, { events: await backendPid(eventWriter), progress: await backendPid(progressWriter) });
-    await writers.start();
-    sampler.start();
-    const t0 = performance.now();
-    // When each migration started, to say which one the longest stall fell in.
-    const started: [number, string][] = [];
-    const migrationLog = (line: string) => {
-      const m = /^applying (\S+)/.exec(line);
-      if (m) started.push([performance.now(), m[1]]);
-      log(`+${((performance.now() - t0) / 1000).toFixed(1)}s ${line}`);
-    };
-    let report;
-    let waits: LockWait[] = [];
-    let applyEnded = performance.now();
-    try {
-      const result = await applyMigrations(admin, [...baseline, ...optimisations], { log: migrationLog });
-      applyEnded = performance.now();
-      progress.note(`applied ${result.applied.length}: schema version ${result.schemaVersion}`);
-    } finally {
-      report = await writers.stop();
-      waits = await sampler.stop();
-    }
-    const windows = migrationWindows(started, applyEnded);
-    const lockWaits = lockWaitsOnly(waits);
-    const waitsByFile = new Map(stallsByMigration(lockWaits, windows).map((w) => [w.migration, w.maxWriteStallMs]));
-    const perFile = stallsByMigration(report.gaps, windows).map((s) => ({ ...s, maxLockWaitMs: waitsByFile.get(s.migration) ?? 0 }));
-    for (const s of perFile) {
-      progress.note(
-        `  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}, longest lock wait ${s.maxLockWaitMs.toFixed(1)} ms`,
-      );
-    }
-    const lw = longestLockWait(lockWaits);
-    const longestWait = lw && {
-      ms: Math.round((lw.end - lw.start) * 10) / 10,
-      writer: lw.writer,
-      lock: lw.lock,
-      blockedBy: lw.blockedBy,
-      migration: stallsByMigration([lw], windows).find((w) => w.writer !== null)?.migration ?? "none",
-    };
-    progress.note(longestWait ? `longest lock wait: ${longestWait.ms} ms (${longestWait.writer} writer on a ${longestWait.lock} lock during ${longestWait.migration}, blocked by ${longestWait.blockedBy})` : "no writer waited on a lock");
-    const durationS = (performance.now() - t0) / 1000;
-    const { rowsLost, eventsPresent } = await writers.verify(admin);
-    const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
-    const running = started.filter(([t]) => t <= stallStart).pop()?.[1] ?? "none yet";
-    const startedDuring = started.filter(([t]) => t > stallStart && t <= report.maxWriteStallEndedAt).map(([, n]) => n);
-    const stallWhere =
-      `longest stall: ${report.maxWriteStallWriter} writer, +${((stallStart - t0) / 1000).toFixed(1)}s to +${((report.maxWriteStallEndedAt - t0) / 1000).toFixed(1)}s, ` +
-      `during ${running}${startedDuring.length > 0 ? ` (then ${startedDuring.join(", ")})` : ""}`;
-    const spent = waitsDuring(waits, report.maxWriteStallWriter, stallStart, report.maxWriteStallEndedAt);
-    progress.note(`${stallWhere}; waiting on ${spent.length ? spent.map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ") : "nothing sampled (running on CPU)"}`);
-    progress.note(
-      `migration took ${durationS.toFixed(1)} s; writers committed ${report.eventsCommitted} events (${eventsPresent} present) and ` +
-        `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +
-        `longest stall ${report.maxWriteStallMs.toFixed(1)} ms; rows lost ${rowsLost}`,
-    );
-    // Fresh statistics for the new partitioned tables and indexes (autovacuum never
-    // analyzes a partitioned parent); production runs the same after a migration.
-    progress.update("ANALYZE");
-    await admin.query("ANALYZE");
-    // What pg_cron does every minute in production (0017): the events the writers queued go into the rollup.
-    if ((await stats.query("SELECT to_regprocedure('lp_ops.fold_analytics_rollup()') IS NOT NULL AS ok")).rows[0].ok) {
-      await stats.query("SELECT lp_ops.fold_analytics_rollup()");
-    }
-
-    progress.phase("measuring the optimised schema");
-    const [after, afterContext] = await withContext(() => measurePhase("optimised", pool, opts, progress, stats, TARGETS.repeats));
-
-    const extras: string[] = [];
-    for (const q of OPTIMISED_ONLY) {
-      const params = await loadParams(pool[0]);
-      const op = operation(q, await readSchemaFacts(pool[0]), params);
-      await runCell(pool, 1, op, { durationMs: opts.warmupMs });
-      const r = await runCell(pool, TARGETS.concurrency, op, { durationMs: opts.cellMs });
-      const line = `${q.name} (optimised schema only, ${TARGETS.concurrency} clients): p50 ${r.p50} / p95 ${r.p95} / p99 ${r.p99} ms, ${r.tps} tps`;
-      progress.note(line);
-      extras.push(line);
-    }
-
-    progress.phase("write path: event insert with and without the rollup trigger");
-    const writePath = await measureWritePath(pool, stats, await loadParams(pool[0]), opts.cellMs);
-    if (writePath) {
-      const f = (c: typeof writePath.withTrigger) => `p95 ${c.p95} ms, ${c.tps} tps, server ${c.server?.meanExecMs ?? "?"} ms/call`;
-      const line = `event insert at ${TARGETS.concurrency} clients: with the rollup trigger ${f(writePath.withTrigger)}; without it ${f(writePath.withoutTrigger)}`;
-      progress.note(line);
-      extras.push(line);
-    }
-
+    const run: Run = { opts, progress, srv, admin, clients, log: (line) => progress.note(line) };
+    await seedPhase(run, baseline);
+    const { pool, stats, before, beforeContext } = await baselinePhase(run);
+    const migration = await migrationPhase(run, [...baseline, ...optimisations], optimisations.length);
+    const [after, afterContext] = await optimisedPhase(run, pool, stats);
+    const { extras, writePath } = await extrasPhase(run, pool, stats);
     progress.phase("no-op apply (provider diff + update against the up-to-date database)");
-    const noopApplyMs = await measureNoopApply(srv, [...baseline, ...optimisations], log);
+    const noopApplyMs = await measureNoopApply(srv, [...baseline, ...optimisations], run.log);
+    const cache = await cachePhase(run);
 
-    const queries: QueryResult[] = [];
-    const cut: string[] = [];
-    const lowerBounds = new Set<string>();
-    for (const q of HOT_QUERIES) {
-      for (const c of opts.concurrencies) {
-        const bs = before.get(`${q.name}@${c}`);
-        const as = after.get(`${q.name}@${c}`);
-        if (!bs || !as) continue;
-        const b = medianCell(bs);
-        const a = medianCell(as);
-        const pick = (r: CellResult) => ({ p50: r.p50, p95: r.p95, p99: r.p99, tps: r.tps });
-        queries.push({
-          name: q.name,
-          concurrency: c,
-          baseline: pick(b),
-          optimized: pick(a),
-          server: { baseline: b.server, optimized: a.server },
-          ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
-        });
-        for (const [phase, r] of [["baseline", b], ...as.map((x) => ["optimized", x] as const)] as const) {
-          if (r.timeouts === 0) continue;
-          cut.push(`${q.name} at ${c} clients (${phase}): ${r.timeouts} of ${r.timeouts + r.operations} calls`);
-          // Only a percentile at or above the cancelled calls' time is a lower bound.
-          if (r.p95 >= APP_STATEMENT_TIMEOUT_MS * 0.99) lowerBounds.add(`${q.name}@${c}@${phase}`);
-        }
-      }
-    }
+    const { queries, cut, lowerBounds } = compare(opts, before, after);
+    const { report: w, rowsLost, durationS, perFile } = migration;
     const results: BenchResults = {
       scale: opts.scale,
       pgVersion: srv.pgVersion,
       queries,
-      migrationUnderLoad: { maxWriteStallMs: report.maxWriteStallMs, rowsLost, durationS, stallsByMigration: perFile, ...(longestWait ? { longestLockWait: longestWait } : {}) },
+      migrationUnderLoad: {
+        maxWriteStallMs: w.maxWriteStallMs,
+        rowsLost,
+        durationS,
+        stallsByMigration: perFile,
+        ...(migration.longestLockWait ? { longestLockWait: migration.longestLockWait } : {}),
+      },
       noopApplyMs,
       writePath,
+      cache,
     };
-    writeResults(opts.out, results);
-    writeP95Chart(opts.chart, results, lowerBounds);
     progress.done();
-    process.stdout.write(
-      markdown(results, [
-        ...(cut.length > 0
-          ? [
-              `Calls cancelled at the application role's statement_timeout (${APP_STATEMENT_TIMEOUT_MS / 1000} s), recorded at that time, so these ` +
-                `percentiles and the speed-ups computed from them are lower bounds: ${cut.join("; ")}.`,
-              "",
-            ]
-          : []),
-        ...(extras.length > 0 ? [`Not in the comparison: ${extras.join("; ")}.`, ""] : []),
-        `Machine during the measurements — ${describeContext("baseline", beforeContext)}; ${describeContext("optimised", afterContext)}.`,
-        "",
-        `Writers during the migration: ${report.eventsCommitted} events and ${report.progressUpdatesCommitted} progress updates committed, ${report.errors} failed writes; ${stallWhere}.`,
-        "",
-        `Results: ${path.relative(REPO, opts.out)}; chart: ${path.relative(REPO, opts.chart)}.`,
-      ]),
-    );
+    const contexts = `${describeContext("baseline", beforeContext)}; ${describeContext("optimised", afterContext)}`;
+    publish(opts, results, lowerBounds, { cut, extras, contexts, migration });
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-    clients = [];
+    clients.length = 0;
     await stopServer();
   }
 }
