@@ -3,15 +3,28 @@
  * original SQL returns on the same seeded data: the instructor-analytics
  * rollup (0017) including events not yet folded, the first partial day of
  * the window and a learner active in two of one instructor's courses, daily
- * active learners from the same rollup, and the
- * progress upsert on 0016's unique key (same resulting rows).
+ * active learners from the same rollup, the progress upsert on 0016's
+ * unique key (same resulting rows), full-text search ranked before the join
+ * to courses, and the learner dashboard with its courses joined first.
  */
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { applyMigrations } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
 import { seed } from "../bench/seed";
-import { DAILY_ACTIVE_LEARNERS, HOT_QUERIES, INSTRUCTOR_ANALYTICS, PROGRESS_UPSERT, WINDOW_DAYS, loadParams, readSchemaFacts, type Params } from "../bench/workload";
+import { FILLER, TOPICS } from "../bench/seed";
+import {
+  DAILY_ACTIVE_LEARNERS,
+  FULL_TEXT,
+  HOT_QUERIES,
+  INSTRUCTOR_ANALYTICS,
+  LEARNER_DASHBOARD,
+  PROGRESS_UPSERT,
+  WINDOW_DAYS,
+  loadParams,
+  readSchemaFacts,
+  type Params,
+} from "../bench/workload";
 import { createCloudSqlDatabase, migratorConfig } from "./harness/cloudsql";
 import { dropDatabase, serverConfig } from "./harness/db";
 
@@ -76,11 +89,64 @@ describe("rewritten hot queries answer exactly as the original SQL", () => {
 
   test("the schema facts select the rewritten SQL", async () => {
     const facts = await readSchemaFacts(m);
-    expect(facts).toMatchObject({ progressUniqueKey: true, analyticsRollup: true });
+    expect(facts).toMatchObject({ searchVectorColumn: "search_vector", progressUniqueKey: true, analyticsRollup: true, progressCoveringIndex: true });
     const q = (n: string) => HOT_QUERIES.find((x) => x.name === n)!.sql(facts);
     expect(q("instructor_analytics_30d")).toBe(INSTRUCTOR_ANALYTICS.rollup);
     expect(q("progress_upsert")).toBe(PROGRESS_UPSERT.onConflict);
     expect(q("daily_active_learners")).toBe(DAILY_ACTIVE_LEARNERS.rollup);
+    expect(q("search_full_text")).toBe(FULL_TEXT.rankedFirst("cc.search_vector"));
+    expect(q("learner_dashboard")).toBe(LEARNER_DASHBOARD.fenced);
+  });
+
+  test("full-text search: ranking before the join returns the rows of ranking the joined matches, in order", async () => {
+    await m.query("BEGIN");
+    try {
+      // More matches than the limit, several documents per course, identical documents in different
+      // courses (equal ranks, ordered by id), and the terms at varying distances (ts_rank of an AND query).
+      await m.query(
+        `INSERT INTO course_content (course_id, title, body, content_type)
+         SELECT c.id, c.title, CASE WHEN g = 3 THEN 'kubernetes projects for everyone'
+                                    ELSE 'kubernetes ' || repeat('lesson ', (c.id % 5)::int * g) || 'projects ' || repeat('projects ', g) END, 'lesson'
+           FROM courses c, generate_series(1, 3) AS g`,
+      );
+      const joined = FULL_TEXT.joined("cc.search_vector");
+      const rankedFirst = FULL_TEXT.rankedFirst("cc.search_vector");
+      const top = (await m.query<{ id: string }>(joined, ["kubernetes projects"])).rows;
+      expect(top).toHaveLength(20);
+      // A soft-deleted course among the best matches: the rewrite must skip it before the limit, as the original does.
+      await m.query("UPDATE courses SET deleted_at = now() WHERE id = $1 OR id = $2", [top[0].id, top[5].id]);
+      const searches = ["kubernetes projects", "kubernetes -docker", '"kubernetes projects"', "kubernetes or python", ...TOPICS.flatMap((t) => FILLER.slice(0, 3).map((w) => `${t} ${w}`))];
+      let full = 0;
+      for (const text of searches) {
+        const original = await m.query(joined, [text]);
+        expect((await m.query(rankedFirst, [text])).rows, text).toEqual(original.rows);
+        expect((await m.query(FULL_TEXT.joined(FULL_TEXT.document), [text])).rows, `${text} (baseline document)`).toEqual(original.rows);
+        if (original.rows.length === 20) full++;
+      }
+      expect(full).toBeGreaterThanOrEqual(4);
+      expect((await m.query(rankedFirst, ["kubernetes projects"])).rows.map((r) => r.id)).not.toContain(top[0].id);
+    } finally {
+      await m.query("ROLLBACK");
+    }
+  });
+
+  test("learner dashboard: live enrollments joined to courses first return the original rows", async () => {
+    await m.query("BEGIN");
+    try {
+      const learners = [...new Set(params.enrollments.map((e) => e.userId))].slice(0, 150);
+      // A soft-deleted course and a soft-deleted enrollment of the first learner, so both filters are exercised.
+      await m.query("UPDATE courses SET deleted_at = now() WHERE id = $1", [params.enrollments[0].courseId]);
+      await m.query("UPDATE enrollments SET deleted_at = now() WHERE id = (SELECT max(id) FROM enrollments WHERE user_id = $1)", [learners[1]]);
+      let withProgress = 0;
+      for (const learner of learners) {
+        const original = await m.query(LEARNER_DASHBOARD.joined, [learner]);
+        expect((await m.query(LEARNER_DASHBOARD.fenced, [learner])).rows, `learner ${learner}`).toEqual(original.rows);
+        if (original.rows.some((r) => Number(r.lessons_completed) > 0)) withProgress++;
+      }
+      expect(withProgress).toBeGreaterThan(100);
+    } finally {
+      await m.query("ROLLBACK");
+    }
   });
 
   test("the rollup backfill ran in chunks and recorded reaching its bound", async () => {
