@@ -59,6 +59,21 @@ export function connectionPoolConfigs(pooling: PoolingArgs): gcp.types.input.sql
   ];
 }
 
+/**
+ * Instance arguments managed pooling needs besides its settings: the new Cloud
+ * SQL network architecture, which pooling requires and which instances in
+ * projects created before August 2021 do not get by default. Opting in is
+ * irreversible; an instance already on it reads back true, so it shows no diff.
+ * Sources: Cloud SQL "Managed Connection Pooling overview", Requirements
+ * (https://cloud.google.com/sql/docs/postgres/managed-connection-pooling#requirements:
+ * "The instance must use the new Cloud SQL network architecture"); the Google
+ * provider's resource_sql_database_instance.go, `enforce_new_sql_network_architecture`
+ * and sqlNetworkArchitectureDiffSuppress.
+ */
+export function poolingInstanceArgs(pooling: PoolingArgs): { readonly enforceNewSqlNetworkArchitecture?: boolean } {
+  return pooling.enabled ? { enforceNewSqlNetworkArchitecture: true } : {};
+}
+
 /** `settings.ipConfiguration` of every instance: private IP on the PSA range only, no authorized networks, TLS enforced. */
 export function privateIpConfiguration(
   network: PrivateNetwork,
@@ -339,6 +354,7 @@ export class PrimaryInstance extends pulumi.ComponentResource {
         encryptionKeyName: this.encryptionKeyName,
         deletionProtection: true,
         finalBackupDescription: `Final backup of ${args.instanceName}, taken when the instance was deleted`,
+        ...poolingInstanceArgs(args.pooling),
         settings: primarySettings(args),
       },
       {
