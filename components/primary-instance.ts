@@ -239,6 +239,12 @@ function primaryArgsProblem(args: PrimaryInstanceArgs): string | undefined {
   if (!Number.isInteger(b.retainedBackups) || b.retainedBackups < 1 || b.retainedBackups > MAX_RETAINED_BACKUPS) {
     return `backup.retainedBackups ${b.retainedBackups} must be 1 to ${MAX_RETAINED_BACKUPS}`;
   }
+  // Cloud SQL refuses more days of transaction logs than retained backups ("backup retention should be >
+  // transaction log retention", Admin API 400, quoted in
+  // https://github.com/terraform-google-modules/terraform-google-sql-db/pull/785); equal is its own default (7 and 7).
+  if (b.retainedBackups < b.transactionLogRetentionDays) {
+    return `backup.retainedBackups ${b.retainedBackups} must be at least backup.transactionLogRetentionDays ${b.transactionLogRetentionDays}`;
+  }
   if (args.availabilityType === "REGIONAL" && !b.pointInTimeRecovery) {
     return "availabilityType REGIONAL needs backup.pointInTimeRecovery (Cloud SQL HA for PostgreSQL requires it)";
   }

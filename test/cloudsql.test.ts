@@ -463,6 +463,7 @@ describe("component validation", () => {
       [{ backup: { startTime: "03:00", pointInTimeRecovery: true, transactionLogRetentionDays: 36, retainedBackups: 7 } }, /transactionLogRetentionDays 36 must be 1 to 35/],
       [{ backup: { startTime: "03:00", pointInTimeRecovery: true, transactionLogRetentionDays: 7, retainedBackups: 0 } }, /retainedBackups 0 must be 1 to 365/],
       [{ backup: { startTime: "03:00", pointInTimeRecovery: false, transactionLogRetentionDays: 7, retainedBackups: 7 } }, /REGIONAL needs backup.pointInTimeRecovery/],
+      [{ backup: { startTime: "03:00", pointInTimeRecovery: true, transactionLogRetentionDays: 14, retainedBackups: 13 } }, /backup.retainedBackups 13 must be at least backup.transactionLogRetentionDays 14/],
       [{ finalBackupRetentionDays: 400 }, /finalBackupRetentionDays 400 must be 1 to 365/],
       [{ diskAutoresizeLimitGb: 50 }, /diskAutoresizeLimitGb 50 must be 0 \(no limit\) or at least diskSizeGb 100/],
       [{ maintenanceWindow: { day: "SUN" as const, hour: 24 } }, /maintenanceWindow SUN 24/],
