@@ -14,6 +14,7 @@ import {
   SIGNALS,
   alertQuery,
   appliesTo,
+  formatLevel,
   signal,
   type InstanceContext,
   type InstanceRole,
@@ -87,13 +88,6 @@ export interface DatabaseAlertsArgs {
    * @default {}
    */
   readonly labels?: Readonly<Record<string, string>>;
-}
-
-/** A threshold as people read it: fractions as percentages, with the unit. */
-export function formatLevel(value: number, unit: string): string {
-  if (unit === "10^2.%") return `${Math.round(value * 1000) / 10}%`;
-  if (unit === "1") return String(value);
-  return `${value} ${unit}`;
 }
 
 /** One instance's alert policies. */

@@ -59,6 +59,21 @@ export function connectionPoolConfigs(pooling: PoolingArgs): gcp.types.input.sql
   ];
 }
 
+/**
+ * Instance arguments managed pooling needs besides its settings: the new Cloud
+ * SQL network architecture, which pooling requires and which instances in
+ * projects created before August 2021 do not get by default. Opting in is
+ * irreversible; an instance already on it reads back true, so it shows no diff.
+ * Sources: Cloud SQL "Managed Connection Pooling overview", Requirements
+ * (https://cloud.google.com/sql/docs/postgres/managed-connection-pooling#requirements:
+ * "The instance must use the new Cloud SQL network architecture"); the Google
+ * provider's resource_sql_database_instance.go, `enforce_new_sql_network_architecture`
+ * and sqlNetworkArchitectureDiffSuppress.
+ */
+export function poolingInstanceArgs(pooling: PoolingArgs): { readonly enforceNewSqlNetworkArchitecture?: boolean } {
+  return pooling.enabled ? { enforceNewSqlNetworkArchitecture: true } : {};
+}
+
 /** `settings.ipConfiguration` of every instance: private IP on the PSA range only, no authorized networks, TLS enforced. */
 export function privateIpConfiguration(
   network: PrivateNetwork,
@@ -224,6 +239,12 @@ function primaryArgsProblem(args: PrimaryInstanceArgs): string | undefined {
   if (!Number.isInteger(b.retainedBackups) || b.retainedBackups < 1 || b.retainedBackups > MAX_RETAINED_BACKUPS) {
     return `backup.retainedBackups ${b.retainedBackups} must be 1 to ${MAX_RETAINED_BACKUPS}`;
   }
+  // Cloud SQL refuses more days of transaction logs than retained backups ("backup retention should be >
+  // transaction log retention", Admin API 400, quoted in
+  // https://github.com/terraform-google-modules/terraform-google-sql-db/pull/785); equal is its own default (7 and 7).
+  if (b.retainedBackups < b.transactionLogRetentionDays) {
+    return `backup.retainedBackups ${b.retainedBackups} must be at least backup.transactionLogRetentionDays ${b.transactionLogRetentionDays}`;
+  }
   if (args.availabilityType === "REGIONAL" && !b.pointInTimeRecovery) {
     return "availabilityType REGIONAL needs backup.pointInTimeRecovery (Cloud SQL HA for PostgreSQL requires it)";
   }
@@ -339,6 +360,7 @@ export class PrimaryInstance extends pulumi.ComponentResource {
         encryptionKeyName: this.encryptionKeyName,
         deletionProtection: true,
         finalBackupDescription: `Final backup of ${args.instanceName}, taken when the instance was deleted`,
+        ...poolingInstanceArgs(args.pooling),
         settings: primarySettings(args),
       },
       {

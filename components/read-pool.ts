@@ -7,7 +7,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { maxConnectionsOf, type FlagSet } from "../lib/database-flags";
 import { MAX_READ_POOL_NODES } from "../lib/limits";
-import { instanceSettingsProblem, replicaSettings, standbyFlagsProblem, type PrimaryInstance } from "./primary-instance";
+import { instanceSettingsProblem, poolingInstanceArgs, replicaSettings, standbyFlagsProblem, type PrimaryInstance } from "./primary-instance";
 
 /** Autoscaling keeps average CPU near half, leaving room for a node's failure. Cloud SQL allows 0.1–0.9 ("Read pool autoscaling"). */
 export const AUTOSCALE_CPU_TARGET = 0.5;
@@ -89,6 +89,7 @@ export class ReadPool extends pulumi.ComponentResource {
         nodeCount: autoscale ? undefined : this.nodeCount,
         encryptionKeyName: this.encryptionKeyName,
         deletionProtection: true,
+        ...poolingInstanceArgs(p.pooling),
         settings: {
           ...replicaSettings(p, { tier: this.tier, role: "read-pool", flags }),
           readPoolAutoScaleConfig: autoscale

@@ -8,7 +8,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { maxConnectionsOf, type FlagSet } from "../lib/database-flags";
-import { instanceSettingsProblem, replicaSettings, standbyFlagsProblem, type PrimaryInstance } from "./primary-instance";
+import { instanceSettingsProblem, poolingInstanceArgs, replicaSettings, standbyFlagsProblem, type PrimaryInstance } from "./primary-instance";
 
 /** Read weights are 0 (out of rotation) to 100, as lp-db:replicas allows. */
 export const MAX_READ_WEIGHT = 100;
@@ -90,6 +90,7 @@ export class ReadReplica extends pulumi.ComponentResource {
         instanceType: "READ_REPLICA_INSTANCE",
         encryptionKeyName: this.encryptionKeyName,
         deletionProtection: true,
+        ...poolingInstanceArgs(p.pooling),
         settings: {
           ...replicaSettings(p, { tier: this.tier, availabilityType, role: this.disasterRecovery ? "dr" : "read", flags }),
         },

@@ -91,6 +91,12 @@ function checkDatabase({ raw, fail }: AreaContext<RawConfig>): void {
   if (raw.transactionLogRetentionDays > MAX_LOG_RETENTION_DAYS[raw.edition]) {
     fail("transactionLogRetentionDays", `${raw.edition} keeps at most ${MAX_LOG_RETENTION_DAYS[raw.edition]} days of transaction logs`);
   }
+  // Cloud SQL refuses more days of transaction logs than retained backups: "Invalid request: backup retention
+  // should be > transaction log retention" (Admin API 400, quoted in terraform-google-sql-db pull request 785).
+  // Equal counts are Cloud SQL's own Enterprise defaults (7 and 7), so only fewer backups are refused.
+  if (raw.retainedBackups < raw.transactionLogRetentionDays) {
+    fail("retainedBackups", `must be at least lp-db:transactionLogRetentionDays (${raw.transactionLogRetentionDays}): Cloud SQL refuses fewer backups than days of transaction logs`);
+  }
   if (raw.sslMode === "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" && raw.migrationConnection !== "connector") {
     fail(
       "sslMode",

@@ -97,6 +97,8 @@ describe.each(["prod", "staging"])("stack %s", (stack) => {
       expect(Number(flags.max_connections), r.name).toBeGreaterThan(0);
       expect(s.insightsConfig, r.name).toMatchObject({ queryInsightsEnabled: true, recordApplicationTags: true });
       expect(s.edition, r.name).toBe(config.instance.edition);
+      // Managed pooling needs the new Cloud SQL network architecture (Managed Connection Pooling overview, Requirements).
+      expect(r.inputs.enforceNewSqlNetworkArchitecture, r.name).toBe(true);
     }
   });
 
@@ -293,6 +295,7 @@ describe("stack variants", () => {
     expect(s.readPoolAutoScaleConfig).toMatchObject({ enabled: true, minNodeCount: 2, maxNodeCount: 4 });
     expect(s.ipConfiguration.ipv4Enabled).toBe(false);
     expect(s.connectionPoolConfigs[0].connectionPoolingEnabled).toBe(true);
+    expect(pool.inputs.enforceNewSqlNetworkArchitecture).toBe(true);
     expect(keyLocation(pool.inputs.encryptionKeyName)).toBe(pool.inputs.region);
     expect(pool.dependsOn).toEqual(expect.arrayContaining(["db-network-psa", "db-keys-us-central1-sqladmin-encrypter"]));
     expect((outputs.connectionManifest as Settings).readPool).toMatchObject({ nodeCount: 2, maxNodeCount: 4, readWeight: 2 });
@@ -460,6 +463,7 @@ describe("component validation", () => {
       [{ backup: { startTime: "03:00", pointInTimeRecovery: true, transactionLogRetentionDays: 36, retainedBackups: 7 } }, /transactionLogRetentionDays 36 must be 1 to 35/],
       [{ backup: { startTime: "03:00", pointInTimeRecovery: true, transactionLogRetentionDays: 7, retainedBackups: 0 } }, /retainedBackups 0 must be 1 to 365/],
       [{ backup: { startTime: "03:00", pointInTimeRecovery: false, transactionLogRetentionDays: 7, retainedBackups: 7 } }, /REGIONAL needs backup.pointInTimeRecovery/],
+      [{ backup: { startTime: "03:00", pointInTimeRecovery: true, transactionLogRetentionDays: 14, retainedBackups: 13 } }, /backup.retainedBackups 13 must be at least backup.transactionLogRetentionDays 14/],
       [{ finalBackupRetentionDays: 400 }, /finalBackupRetentionDays 400 must be 1 to 365/],
       [{ diskAutoresizeLimitGb: 50 }, /diskAutoresizeLimitGb 50 must be 0 \(no limit\) or at least diskSizeGb 100/],
       [{ maintenanceWindow: { day: "SUN" as const, hour: 24 } }, /maintenanceWindow SUN 24/],

@@ -211,3 +211,10 @@ export const BOTH: readonly InstanceRole[] = Object.freeze(["primary", "replica"
 export const PRIMARY_ONLY: readonly InstanceRole[] = Object.freeze(["primary"]);
 /** Query Insights and the pooler report microseconds; signals are in ms. */
 export const US_PER_MS = 1000;
+
+/** A threshold as people read it: fractions as percentages, with the unit. */
+export function formatLevel(value: number, unit: string): string {
+  if (unit === "10^2.%") return `${Math.round(value * 1000) / 10}%`;
+  if (unit === "1") return String(value);
+  return `${value} ${unit}`;
+}

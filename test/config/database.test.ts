@@ -20,6 +20,8 @@ describe("config area database (the primary instance): every rule names the key,
     ["backup time not HH:MM", "staging", { backupStartTime: "3am" }, /lp-db:backupStartTime = "3am": expected "HH:MM"/],
     ["log retention over the edition's limit", "staging", { edition: "ENTERPRISE", tier: "db-custom-2-8192", connectionPooling: false, transactionLogRetentionDays: 14 }, /lp-db:transactionLogRetentionDays = 14: ENTERPRISE keeps at most 7 days/],
     ["retained backups out of range", "staging", { retainedBackups: 0 }, /lp-db:retainedBackups = 0/],
+    // Cloud SQL refuses "backup retention should be > transaction log retention" (Admin API 400).
+    ["fewer retained backups than days of logs", "staging", { retainedBackups: 2 }, /lp-db:retainedBackups = 2: must be at least lp-db:transactionLogRetentionDays \(3\)/],
     ["Query Insights plans out of range", "staging", { queryInsightsPlansPerMinute: 50 }, /lp-db:queryInsightsPlansPerMinute = 50/],
     ["bad flag entry", "staging", { databaseFlags: ["work_mem"] }, /lp-db:databaseFlags\[0\] = "work_mem": expected "<flag>=<value>"/],
     ["pgAudit logging every statement", "staging", { databaseFlags: ["pgaudit.log=all"] }, /lp-db:databaseFlags = .*pgaudit\.log = "all": .*personal data/],

@@ -1,8 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, test } from "vitest";
-import { formatLevel } from "../../components/database-alerts";
-import { CLOUD_SQL_METRICS, CLOUDSQL_DATABASE, CLOUDSQL_INSTANCE_DATABASE, DASHBOARD_ROWS, SIGNALS, promqlName } from "../../lib/monitoring";
+import { CLOUD_SQL_METRICS, CLOUDSQL_DATABASE, CLOUDSQL_INSTANCE_DATABASE, DASHBOARD_ROWS, SIGNALS, formatLevel, promqlName } from "../../lib/monitoring";
 import { ROOT } from "../../lib/mock-runtime";
 
 describe("the metric catalog and every signal", () => {
