@@ -16,7 +16,7 @@ import { connectMany, startBenchServer } from "./server";
 import { HOT_QUERIES, loadParams, readSchemaFacts } from "./workload";
 import Redis from "ioredis";
 
-/** Issue targets: cache hit ratio ≥ 80 % and cached p95 < 10 ms at 64 clients. */
+/** The platform's targets: cache hit ratio ≥ 80 % and cached p95 < 10 ms at 64 clients. */
 export const CACHE_TARGETS = { hitRatio: 0.8, p95Ms: 10, concurrency: 64 } as const;
 /** Distinct parameter sets per query, and the Zipf exponent that skews them (web-cache studies put it near 1). */
 export const KEYS_PER_QUERY = 2_000;

@@ -1,6 +1,6 @@
 /**
  * The benchmark's results: the stable JSON schema of bench/results/latest.json
- * (issue 9) and the markdown table printed on stdout.
+ * and the markdown table printed on stdout.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -72,7 +72,7 @@ export interface BenchResults {
   readonly writePath?: WritePathResult;
 }
 
-/** The issue's targets on this 2-core machine at default scale. */
+/** The platform's targets on this 2-core machine at default scale. */
 export const TARGETS = {
   /** Every hot query's p95 at TARGET_CONCURRENCY clients once optimised. */
   hotP95Ms: 10,
@@ -196,7 +196,7 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
   return lines.join("\n") + "\n";
 }
 
-/** Writes the JSON with exactly the stable schema (no extra keys), keys in the issue's order; stallsByMigration is added after the original fields. */
+/** Writes the JSON with exactly the stable schema (no extra keys), keys in the schema's order; stallsByMigration is added after the original fields. */
 export function writeResults(file: string, r: BenchResults): void {
   const stable: BenchResults = {
     scale: r.scale,

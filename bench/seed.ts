@@ -19,7 +19,7 @@
  */
 import type { ClientBase } from "pg";
 
-/** Row counts at scale 1 (issue 9). */
+/** Row counts at scale 1. */
 export const BASE_COUNTS = {
   users: 100_000,
   courses: 2_000,
@@ -30,7 +30,7 @@ export const BASE_COUNTS = {
   auditLog: 100_000,
 } as const;
 
-/** Months of analytics history (issue 9: "spread over 13 months"; also the stacks' analytics retention). */
+/** Months of analytics history (events spread over 13 months; also the stacks' analytics retention). */
 export const HISTORY_MONTHS = 13;
 /** Days in that history: 13 months of average length (30.44 days). */
 const HISTORY_DAYS = Math.round(HISTORY_MONTHS * 30.44);

@@ -1,6 +1,6 @@
 /**
- * Scheduled logical exports of the primary into the backup bucket, replacing
- * the old nightly `db-backup.sh backup` cron job.
+ * Scheduled logical exports of the primary into the backup bucket: a managed
+ * schedule in the project instead of a cron job on a host.
  *
  * Cloud Scheduler starts a Workflows execution, and the workflow calls the
  * Cloud SQL Admin API export (`POST https://sqladmin.googleapis.com/v1/projects/{p}/instances/{i}/export`,
