@@ -1,6 +1,6 @@
 /**
  * The benchmark's results: the stable JSON schema of bench/results/latest.json
- * (issue 9) and the markdown table printed on stdout.
+ * and the markdown table printed on stdout.
  */
 import * as fs from "fs";
 import * as path from "path";

@@ -47,7 +47,7 @@ interface Options {
   readonly cacheWarmupMaxMs: number;
 }
 
-/** Issue 9: each hot query at 1, 16 and 64 clients. */
+/** Each hot query alone, at the concurrencies the platform sizes for (bench/README.md). */
 const DEFAULT_CONCURRENCIES = [1, 16, 64];
 /** Per-cell recording time: 24 cells per phase × 4 s keeps the whole run inside the 15-minute budget at scale 1. */
 const DEFAULT_CELL_MS = 4_000;

@@ -19,7 +19,7 @@
  */
 import type { ClientBase } from "pg";
 
-/** Row counts at scale 1 (issue 9). */
+/** Row counts at scale 1. */
 export const BASE_COUNTS = {
   users: 100_000,
   courses: 2_000,
@@ -30,7 +30,7 @@ export const BASE_COUNTS = {
   auditLog: 100_000,
 } as const;
 
-/** Months of analytics history (issue 9: "spread over 13 months"; also the stacks' analytics retention). */
+/** Months of analytics history (events spread over 13 months; also the stacks' analytics retention). */
 export const HISTORY_MONTHS = 13;
 /** Days in that history: 13 months of average length (30.44 days). */
 const HISTORY_DAYS = Math.round(HISTORY_MONTHS * 30.44);
@@ -123,27 +123,44 @@ export interface SeedPlan {
   readonly lanes: readonly [readonly Step[], readonly Step[]];
 }
 
-/** The seed plan for a scale factor. */
-export function seedSteps(scale: number): SeedPlan {
-  const c = countsFor(scale);
-  const instructors = Math.max(1, Math.ceil(c.courses / COURSES_PER_INSTRUCTOR));
-  const lessonsOf = (course: string) => `(${MIN_LESSONS} + ((${course}) * 7) % ${LESSON_SPREAD})`;
-  // A learner's first course: skewed towards low ids (popular courses) by squaring a uniform hash.
-  const baseCourse = (u: string) => `floor(${c.courses} * power(${hash01(u)}, 2))::bigint`;
-  const steps: Step[] = [];
-  steps.push({
+/** Row counts of one seed. */
+type Counts = ReturnType<typeof countsFor>;
+
+/** SQL for the lesson count of a course id expression (see MIN_LESSONS). */
+function lessonsOf(course: string): string {
+  return `(${MIN_LESSONS} + ((${course}) * 7) % ${LESSON_SPREAD})`;
+}
+
+/** SQL for a learner's first course: skewed towards low ids (popular courses) by squaring a uniform hash. */
+function baseCourse(c: Counts, u: string): string {
+  return `floor(${c.courses} * power(${hash01(u)}, 2))::bigint`;
+}
+
+/** Instructors: the first users, one per two courses. */
+function instructorsFor(c: Counts): number {
+  return Math.max(1, Math.ceil(c.courses / COURSES_PER_INSTRUCTOR));
+}
+
+/** Users, the first {@link instructorsFor} of them instructors. */
+function usersStep(c: Counts): Step {
+  return {
     label: "users",
     rows: c.users,
     sql: [
       `INSERT INTO users (email, full_name, display_name, phone, date_of_birth, country_code, locale, role, created_at, updated_at, last_login_at)
        SELECT 'learner' || i || '@example.org', 'Learner ' || i, 'learner' || i, '+1555' || lpad((i % 10000000)::text, 7, '0'),
               date '1970-01-01' + (i * 37 % 14000), (ARRAY['US','GB','DE','IN','BR','FR','JP','NG','CA','ES'])[1 + i % 10],
-              (ARRAY['en','en','en','de','pt','fr','ja','es'])[1 + i % 8], CASE WHEN i <= ${instructors} THEN 'instructor' ELSE 'learner' END,
+              (ARRAY['en','en','en','de','pt','fr','ja','es'])[1 + i % 8], CASE WHEN i <= ${instructorsFor(c)} THEN 'instructor' ELSE 'learner' END,
               now() - (${HISTORY_DAYS * 2} * ${hash01("i")}) * interval '1 day', now() - random() * interval '30 days', now() - random() * interval '30 days'
        FROM generate_series(1, ${c.users}) AS i`,
     ],
-  });
-  steps.push({
+  };
+}
+
+/** Courses, their lessons and one searchable content document each. */
+function coursesStep(c: Counts): Step {
+  const instructors = instructorsFor(c);
+  return {
     label: "courses, lessons and content",
     rows: c.courses,
     sql: [
@@ -172,8 +189,12 @@ export function seedSteps(scale: number): SeedPlan {
               'overview', co.created_at, co.updated_at, co.deleted_at
        FROM courses co, (SELECT ${arr(TOPICS)} AS topic, ${arr(FILLER)} AS filler) AS t`,
     ],
-  });
-  steps.push({
+  };
+}
+
+/** Ten enrollments per learner, never two in one course, popular courses more often. */
+function enrollmentsStep(c: Counts): Step {
+  return {
     label: "enrollments",
     rows: c.enrollments,
     sql: [
@@ -184,16 +205,17 @@ export function seedSteps(scale: number): SeedPlan {
               now() - random() * interval '60 days'
        FROM (SELECT i, u, co, ${lessonsOf("co")} AS n, (i % ${MAX_PROGRESS_LESSONS}) AS done
              FROM (SELECT i, 1 + (i - 1) % ${c.users} AS u, (i - 1) / ${c.users} AS k FROM generate_series(1, ${c.enrollments}) AS i) s,
-                  LATERAL (SELECT 1 + (${baseCourse("s.u")} + s.k) % ${c.courses} AS co) l) e
+                  LATERAL (SELECT 1 + (${baseCourse(c, "s.u")} + s.k) % ${c.courses} AS co) l) e
        ORDER BY i`,
     ],
-  });
-  // Progress in slices of enrollments so the display moves and no single statement holds a 5 M-row snapshot.
+  };
+}
+
+/** Lesson progress, in slices of enrollments so the display moves and no single statement holds a 5 M-row snapshot. */
+function progressStep(c: Counts): Step {
   const slices = Math.max(1, Math.min(10, Math.ceil(c.enrollments / 100_000)));
   const per = Math.ceil(c.enrollments / slices);
-  const progressLane: Step[] = [];
-  const eventLane: Step[] = [];
-  progressLane.push({
+  return {
     label: "lesson progress",
     rows: c.lessonProgress,
     sql: Array.from({ length: slices }, (_, s) => {
@@ -210,9 +232,15 @@ export function seedSteps(scale: number): SeedPlan {
         FROM enrollments e JOIN lessons l ON l.course_id = e.course_id AND l.position <= e.id % ${MAX_PROGRESS_LESSONS} + 1
         WHERE e.id BETWEEN ${lo} AND ${hi}`;
     }),
-  });
-  // Events month by month (oldest first), each month's share growing linearly from 1× to 2×,
-  // so physical order follows time. Each event belongs to an enrollment (learner, course, lesson).
+  };
+}
+
+/**
+ * Analytics events month by month (oldest first), each month's share growing
+ * linearly from 1× to 2×, so physical order follows time. Each event belongs
+ * to an enrollment (learner, course, lesson).
+ */
+function eventsStep(c: Counts): Step {
   const months = HISTORY_MONTHS;
   const weights = Array.from({ length: months }, (_, m) => 1 + m / (months - 1));
   const wsum = weights.reduce((a, b) => a + b, 0);
@@ -228,12 +256,16 @@ export function seedSteps(scale: number): SeedPlan {
       SELECT x.u, x.co, l.id, ${eventTypeCase("x.r")},
              jsonb_build_object('device', (ARRAY['web','ios','android'])[1 + x.g % 3], 'session', x.g % 100000),
              now() - interval '${from.toFixed(4)} days' + random() * interval '${slot.toFixed(4)} days'
-      FROM (SELECT g, r, 1 + (i - 1) % ${c.users} AS u, 1 + (${baseCourse(`(1 + (i - 1) % ${c.users})`)} + (i - 1) / ${c.users}) % ${c.courses} AS co
+      FROM (SELECT g, r, 1 + (i - 1) % ${c.users} AS u, 1 + (${baseCourse(c, `(1 + (i - 1) % ${c.users})`)} + (i - 1) / ${c.users}) % ${c.courses} AS co
             FROM (SELECT g, random() AS r, 1 + (g * 48271) % ${c.enrollments} AS i FROM generate_series(${lo}::bigint, ${lo + n - 1}::bigint) AS g) s0) x
       JOIN lessons l ON l.course_id = x.co AND l.position = 1 + x.g % ${MAX_PROGRESS_LESSONS}`);
   }
-  eventLane.push({ label: "analytics events", rows: c.analyticsEvents, sql: eventSql });
-  progressLane.push({
+  return { label: "analytics events", rows: c.analyticsEvents, sql: eventSql };
+}
+
+/** Quiz attempts (on a spread of progress rows) and the audit log. */
+function quizAndAuditStep(c: Counts): Step {
+  return {
     label: "quiz attempts and audit log",
     rows: c.quizAttempts + c.auditLog,
     sql: [
@@ -246,8 +278,20 @@ export function seedSteps(scale: number): SeedPlan {
               jsonb_build_object('ip', '10.0.' || (i % 250) || '.' || (i % 200)), now() - interval '${HISTORY_DAYS} days' + (i::float8 / ${c.auditLog}) * interval '${HISTORY_DAYS} days'
        FROM generate_series(1, ${c.auditLog}) AS i`,
     ],
-  });
-  return { serial: steps, lanes: [progressLane, eventLane] };
+  };
+}
+
+/**
+ * The seed plan for a scale factor: users, courses and enrollments in order,
+ * then progress (with the quiz attempts and audit log that read it) beside
+ * the analytics events.
+ */
+export function seedSteps(scale: number): SeedPlan {
+  const c = countsFor(scale);
+  return {
+    serial: [usersStep(c), coursesStep(c), enrollmentsStep(c)],
+    lanes: [[progressStep(c), quizAndAuditStep(c)], [eventsStep(c)]],
+  };
 }
 
 /**

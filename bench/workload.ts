@@ -54,7 +54,7 @@ function pick<T>(xs: readonly T[]): T {
   return xs[Math.floor(Math.random() * xs.length)];
 }
 
-/** Analytics windows (issue 9: 7-day and 30-day instructor analytics); daily active learners use the 30-day one. */
+/** Analytics windows (7-day and 30-day instructor analytics); daily active learners use the 30-day one. */
 export const WINDOW_DAYS = { week: 7, month: 30 } as const;
 
 /** Schema facts the queries depend on, read after each phase's migrations. */

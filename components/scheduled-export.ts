@@ -1,6 +1,6 @@
 /**
- * Scheduled logical exports of the primary into the backup bucket, replacing
- * the old nightly `db-backup.sh backup` cron job.
+ * Scheduled logical exports of the primary into the backup bucket: a managed
+ * schedule in the project instead of a cron job on a host.
  *
  * Cloud Scheduler starts a Workflows execution, and the workflow calls the
  * Cloud SQL Admin API export (`POST https://sqladmin.googleapis.com/v1/projects/{p}/instances/{i}/export`,
@@ -196,6 +196,22 @@ export function exportWorkflowSource(opts: {
   );
 }
 
+/** Fails, naming the field, on arguments no export could run with. */
+function validateArgs(args: ScheduledExportArgs, self: pulumi.Resource): void {
+  if (args.databases.length === 0) {
+    throw new pulumi.ResourceError("databases must name at least one database to export", self);
+  }
+  if (!/^[a-z][-a-z0-9]{2,18}$/.test(args.accountIdPrefix)) {
+    throw new pulumi.ResourceError(
+      `accountIdPrefix "${args.accountIdPrefix}" must be 3–19 lowercase letters, digits or hyphens (service account ids are at most 30 characters)`,
+      self,
+    );
+  }
+  if (!/^[A-Za-z0-9_]{1,50}$/.test(args.roleIdPrefix)) {
+    throw new pulumi.ResourceError(`roleIdPrefix "${args.roleIdPrefix}" must be letters, digits or underscores`, self);
+  }
+}
+
 /** A Cloud Scheduler job that runs a serverless Cloud SQL export of each database into the backup bucket. */
 export class ScheduledExport extends pulumi.ComponentResource {
   /** Identity the export workflow runs as. */
@@ -213,20 +229,7 @@ export class ScheduledExport extends pulumi.ComponentResource {
 
   constructor(name: string, args: ScheduledExportArgs, opts?: pulumi.ComponentResourceOptions) {
     super("lp:backup:ScheduledExport", name, {}, opts);
-
-    if (args.databases.length === 0) {
-      throw new pulumi.ResourceError("databases must name at least one database to export", this);
-    }
-    if (!/^[a-z][-a-z0-9]{2,18}$/.test(args.accountIdPrefix)) {
-      throw new pulumi.ResourceError(
-        `accountIdPrefix "${args.accountIdPrefix}" must be 3–19 lowercase letters, digits or hyphens (service account ids are at most 30 characters)`,
-        this,
-      );
-    }
-    if (!/^[A-Za-z0-9_]{1,50}$/.test(args.roleIdPrefix)) {
-      throw new pulumi.ResourceError(`roleIdPrefix "${args.roleIdPrefix}" must be letters, digits or underscores`, this);
-    }
-    const objectPrefix = args.objectPrefix ?? "exports";
+    validateArgs(args, this);
     const requires = [...(args.requires ?? [])];
 
     this.runnerServiceAccount = new gcp.serviceaccount.Account(
@@ -239,7 +242,6 @@ export class ScheduledExport extends pulumi.ComponentResource {
       { accountId: `${args.accountIdPrefix}-export-trg`, displayName: "Starts the scheduled Cloud SQL export workflow" },
       { parent: this, dependsOn: requires },
     );
-
     this.exportRole = new gcp.projects.IAMCustomRole(
       `${name}-export-role`,
       {
@@ -260,6 +262,16 @@ export class ScheduledExport extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: requires },
     );
+    this.grantRunner(name, args, requires);
+    this.grantBucketWriter(name, args, requires);
+    this.workflow = this.createWorkflow(name, args, requires);
+    this.job = this.createJob(name, args, requires);
+
+    this.registerOutputs({ job: this.job.name, workflow: this.workflow.name });
+  }
+
+  /** Binds the two custom roles to the runner: export on this instance only, polling on the project. */
+  private grantRunner(name: string, args: ScheduledExportArgs, requires: pulumi.Resource[]): void {
     // Cloud SQL has no per-instance IAM policy; the condition limits the project binding to this instance.
     new gcp.projects.IAMMember(
       `${name}-runner-export`,
@@ -281,15 +293,21 @@ export class ScheduledExport extends pulumi.ComponentResource {
       { project: args.project, role: this.pollRole.name, member: this.runnerServiceAccount.member },
       { parent: this, dependsOn: requires },
     );
+  }
 
-    // Cloud SQL's service account writes the export file: object create on this bucket, nothing more.
+  /** Lets Cloud SQL's service account write the export file: object create on this bucket, nothing more. */
+  private grantBucketWriter(name: string, args: ScheduledExportArgs, requires: pulumi.Resource[]): void {
     new gcp.storage.BucketIAMMember(
       `${name}-sql-writer`,
       { bucket: args.bucketName, role: BUCKET_WRITER_ROLE, member: pulumi.interpolate`serviceAccount:${args.instanceServiceAccountEmail}` },
       { parent: this, dependsOn: requires },
     );
+  }
 
-    this.workflow = new gcp.workflows.Workflow(
+  /** The workflow that exports each database under a timestamped name, as the runner. */
+  private createWorkflow(name: string, args: ScheduledExportArgs, requires: pulumi.Resource[]): gcp.workflows.Workflow {
+    const objectPrefix = args.objectPrefix ?? "exports";
+    return new gcp.workflows.Workflow(
       `${name}-workflow`,
       {
         name: `${args.accountIdPrefix}-export`,
@@ -307,15 +325,17 @@ export class ScheduledExport extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: requires },
     );
+  }
 
+  /** The scheduler job that starts a workflow execution on the schedule, as the trigger account (granted the invoker role here). */
+  private createJob(name: string, args: ScheduledExportArgs, requires: pulumi.Resource[]): gcp.cloudscheduler.Job {
     // Project-level on purpose: Workflows IAM is grantable on the project only and takes no resource conditions (file comment).
     const invoker = new gcp.projects.IAMMember(
       `${name}-trigger-invoker`,
       { project: args.project, role: WORKFLOW_INVOKER_ROLE, member: this.triggerServiceAccount.member },
       { parent: this, dependsOn: requires },
     );
-
-    this.job = new gcp.cloudscheduler.Job(
+    return new gcp.cloudscheduler.Job(
       `${name}-job`,
       {
         name: `${args.accountIdPrefix}-export`,
@@ -335,7 +355,5 @@ export class ScheduledExport extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [...requires, invoker] },
     );
-
-    this.registerOutputs({ job: this.job.name, workflow: this.workflow.name });
   }
 }

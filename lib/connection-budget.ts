@@ -32,7 +32,7 @@
 
 /** Highest share of any connection limit the budget allows. Source: the platform's target "connection pool utilisation < 85%". */
 export const MAX_UTILISATION = 0.85;
-/** Concurrent client connections a prod stack must be able to hold. Source: the platform's "100K+ concurrent connections" target (issue 3). */
+/** Concurrent client connections a prod stack must be able to hold. Source: the platform's "100K+ concurrent connections" target. */
 export const PROD_MIN_CLIENT_CAPACITY = 100_000;
 /** PostgreSQL's default superuser_reserved_connections. Source: PostgreSQL docs, runtime-config-connection. */
 export const SUPERUSER_RESERVED_CONNECTIONS = 3;

@@ -8,7 +8,7 @@ export interface MigrationsConfig {
 }
 
 /**
- * Type tokens for schema migrations (issue 5): a component's, and the one the
+ * Type tokens for schema migrations: a component's, and the one the
  * SchemaMigrations dynamic resource registers (`pulumi-nodejs:dynamic/<module>:<type>`,
  * SCHEMA_MIGRATIONS_TYPE in components/schema-migrations.ts).
  */

@@ -20,7 +20,7 @@
  * provider passes the application login's from the connection budget, lib/connection-budget
  * `loginConnectionLimits`: a group's fixed limit, e.g. lp_app_rw's 500, would cap a managed
  * pooler's server connections below what the budget plans). Other logins get the sum of their
- * groups' limits, as before. A role is altered only when its value differs.
+ * groups' limits. A role is altered only when its value differs.
  *
  * Permission: from PostgreSQL 16 altering a role needs ADMIN OPTION on it, which a CREATEROLE
  * user has only for roles it created. Cloud SQL creates IAM users itself, so ALTER ROLE on an

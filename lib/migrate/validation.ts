@@ -1,6 +1,6 @@
 /**
  * The one set of rules for login → group-role memberships and login connection
- * limits. Stack config (config.ts), the migrations provider's `check` (what
+ * limits. Stack config (config/access.ts), the migrations provider's `check` (what
  * `pulumi preview` runs) and the reconcile at apply time (lib/migrate/maintenance)
  * all call {@link membershipProblems}, so a preview that passes never meets a
  * refusal in `pulumi up` after the migrations have committed.

@@ -94,7 +94,7 @@ const CLOUDSQL_SAMPLING = Object.freeze({ everySeconds: 60, visibleAfterSeconds:
  * | poolClientWaitTime | per_database/conn_pool/client_connections_avg_wait_time | cloudsql_instance_database | GAUGE INT64 us |
  *
  * Not used, on purpose: `database/postgresql/data_cache/hit_ratio` is the
- * Enterprise Plus SSD data cache, not PostgreSQL's buffer cache (the issue's
+ * Enterprise Plus SSD data cache, not PostgreSQL's buffer cache (the platform's
  * cache-hit ratio), and there is no PostgreSQL `max_connections` metric (only
  * MySQL has one), so pool utilisation divides by the flag value instead.
  */

@@ -25,7 +25,7 @@
  */
 import { BOTH, M, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, US_PER_MS, levels, series, type Signal } from "./signal";
 
-/** Connection pool utilisation. Source: issue 7 and the platform team's write-up ("> 85% warning / > 90% critical"). */
+/** Connection pool utilisation. Source: the platform team's write-up, "Alert Conditions" ("> 85% warning / > 90% critical"). */
 export const POOL_UTILISATION_WARNING = 0.85;
 export const POOL_UTILISATION_CRITICAL = 0.9;
 /**

@@ -2,7 +2,7 @@
  * Signal family — Latency and slow queries, from Query Insights. Every signal
  * here runs on the primary only: Query Insights metrics are not reported for
  * read replicas (nor read pool nodes), so a replica policy would never receive
- * data. Source: issue 14's review; Cloud SQL "Use Query insights"
+ * data. Source: Cloud SQL "Use Query insights"
  * (https://cloud.google.com/sql/docs/postgres/using-query-insights) describes
  * Insights per primary instance and documents no replica support; no page found
  * states the replica case explicitly.
@@ -12,10 +12,10 @@ import { M, PRIMARY_ONLY, RATE_WINDOW, SUSTAINED_SECONDS, US_PER_MS, levels, ser
 /** Labels that name a normalized query; kept so the incident carries the query text. */
 const PER_QUERY = ["query_hash", "querystring"] as const;
 
-/** Query latency, ms. Source: issue 7 and the write-up ("> 500ms warning / > 1000ms critical"). */
+/** Query latency, ms. Source: the platform team's write-up, "Alert Conditions" ("> 500ms warning / > 1000ms critical"). */
 export const QUERY_LATENCY_WARNING_MS = 500;
 export const QUERY_LATENCY_CRITICAL_MS = 1000;
-/** The platform's slow-query threshold, ms. Source: issue 7 and the write-up (`slowQueryThresholdMs: 1000`). */
+/** The platform's slow-query threshold, ms. Source: the platform team's write-up (`slowQueryThresholdMs: 1000`). */
 export const SLOW_QUERY_MS = 1000;
 /**
  * A statement this many times over the slow-query threshold holds its

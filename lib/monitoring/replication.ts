@@ -11,7 +11,7 @@
  */
 import { M, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, levels, series, type Signal } from "./signal";
 
-/** Replication lag, seconds. Source: issue 7 and the write-up ("> 10s warning / > 30s critical"). */
+/** Replication lag, seconds. Source: the platform team's write-up, "Alert Conditions" ("> 10s warning / > 30s critical"). */
 export const REPLICATION_LAG_WARNING_S = 10;
 export const REPLICATION_LAG_CRITICAL_S = 30;
 /**

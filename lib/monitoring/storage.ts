@@ -1,10 +1,10 @@
 /** Signal family — Storage: disk, the buffer cache and temp files. */
 import { BOTH, COUNT_WINDOW, M, RATE_WINDOW, SAMPLE_PERIOD_SECONDS, SUSTAINED_SECONDS, guardedRatio, levels, series, type Signal } from "./signal";
 
-/** Disk utilisation. Source: issue 7 and the write-up ("> 80% warning / > 90% critical"). */
+/** Disk utilisation. Source: the platform team's write-up, "Alert Conditions" ("> 80% warning / > 90% critical"). */
 export const DISK_UTILISATION_WARNING = 0.8;
 export const DISK_UTILISATION_CRITICAL = 0.9;
-/** Buffer-cache hit ratio. Source: issue 7 and the write-up ("< 70% warning / < 50% critical"). */
+/** Buffer-cache hit ratio. Source: the platform team's write-up, "Alert Conditions" ("< 70% warning / < 50% critical"). */
 export const CACHE_HIT_RATIO_WARNING = 0.7;
 export const CACHE_HIT_RATIO_CRITICAL = 0.5;
 /**
