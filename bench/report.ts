@@ -270,7 +270,9 @@ export function cacheMarkdown(c: CachePhase): string[] {
   if (isCacheSkipped(c)) return [`**Cache phase skipped**: ${c.skipped}.`];
   const w = c.warmup;
   const h = c.hitRatio;
-  const lat = (l: LatencySummary) => `${fmtMs(l.p50)} / ${fmtMs(l.p95)} / ${fmtMs(l.p99)}`;
+  // L1 hits take microseconds: three decimals below 1 ms.
+  const f = (v: number) => (v < 1 ? v.toFixed(3) : fmtMs(v));
+  const lat = (l: LatencySummary) => `${f(l.p50)} / ${f(l.p95)} / ${f(l.p99)}`;
   return [
     `Cache phase: ${c.instances} instances (own L1 each, one Redis) × ${c.concurrency / c.instances} clients, Zipf exponent ${c.zipfExponent} over ` +
       `${Object.entries(c.keys).map(([q, n]) => `${q} ${n}`).join(", ")} keys, TTL tier ${c.ttlTier} (L1 ${c.ttlSeconds.l1} s, L2 ${c.ttlSeconds[c.ttlTier as "l1" | "l2" | "l3"] ?? "?"} s); ` +
