@@ -271,16 +271,31 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
   return lines.join("\n") + "\n";
 }
 
-/** The cache phase as a line and a table. */
+function keyCount(c: CacheMeasured): number {
+  return Object.values(c.keys).reduce((a, b) => a + b, 0);
+}
+
+/** Lookups per second × the TTL tier's seconds / distinct keys: what sets a TTL cache's hit ratio. */
+export function requestsPerKeyPerTtl(c: CacheMeasured): number {
+  const keys = keyCount(c);
+  return keys > 0 ? (c.cached.tps * c.ttlSeconds[c.ttlTier as keyof CacheMeasured["ttlSeconds"]]) / keys : 0;
+}
+
+/** The cache phase as lines and a table. */
 export function cacheMarkdown(c: CachePhase): string[] {
   if (isCacheSkipped(c)) return [`**Cache phase skipped**: ${c.skipped}.`];
   const w = c.warmup;
   const h = c.hitRatio;
-  const lat = (l: LatencySummary) => `${fmtMs(l.p50)} / ${fmtMs(l.p95)} / ${fmtMs(l.p99)}`;
+  const keys = keyCount(c);
+  // L1 hits take microseconds: three decimals below 1 ms.
+  const f = (v: number) => (v < 1 ? v.toFixed(3) : fmtMs(v));
+  const lat = (l: LatencySummary) => `${f(l.p50)} / ${f(l.p95)} / ${f(l.p99)}`;
   return [
     `Cache phase: ${c.instances} instances (own L1 each, one Redis) × ${c.concurrency / c.instances} clients, Zipf exponent ${c.zipfExponent} over ` +
-      `${Object.entries(c.keys).map(([q, n]) => `${q} ${n}`).join(", ")} keys, TTL tier ${c.ttlTier} (L1 ${c.ttlSeconds.l1} s, L2 ${c.ttlSeconds[c.ttlTier as "l1" | "l2" | "l3"] ?? "?"} s); ` +
+      `${Object.entries(c.keys).map(([q, n]) => `${q} ${n}`).join(", ")} keys, TTL tier ${c.ttlTier} (L1 ${c.ttlSeconds.l1} s, L2 ${c.ttlSeconds[c.ttlTier as keyof CacheMeasured["ttlSeconds"]]} s); ` +
       `warm-up ${w.seconds.toFixed(0)} s, ${w.steady ? "steady" : "**not steady** (bound reached)"}; hit ratio L1 ${pct(h.l1)} + L2 ${pct(h.l2)} + coalesced ${pct(h.coalesced)} = ${pct(h.overall)} of ${h.lookups} lookups.`,
+    // A TTL cache misses a key about once per TTL: the ratio follows the requests each key gets per TTL.
+    `Closed loop, no think time: ${c.cached.tps.toFixed(0)} lookups/s over ${keys} keys, ${requestsPerKeyPerTtl(c).toFixed(0)} requests per key per L2 TTL on average.`,
     "",
     "| Hot reads at " + c.concurrency + " clients | p50 / p95 / p99 (ms) | tps | calls |",
     "|---|---:|---:|---:|",

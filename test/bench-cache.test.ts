@@ -183,6 +183,8 @@ describe("results", () => {
   test("the markdown shows hit ratio per level and cached beside uncached", () => {
     const md = markdown(results(measured()));
     expect(md).toMatch(/hit ratio L1 71\.2 % \+ L2 20\.0 % \+ coalesced 1\.0 % = 92\.2 % of 1000 lookups/);
+    // 1000.04 lookups/s × 300 s / 3 keys.
+    expect(md).toMatch(/1000 lookups\/s over 3 keys, 100004 requests per key per L2 TTL/);
     expect(md).toMatch(/\| through the cache \| 2\.00 \/ 4\.00 \/ 8\.00 \| 1000\.0 \| 5000 \|\n\| without the cache \| 40\.0 \/ 80\.0 \/ 160 \|/);
   });
 });
