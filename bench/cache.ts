@@ -306,10 +306,12 @@ export async function measureCachePhase(admin: Client, db: CacheDatabase, opts: 
   });
   const server = await startRedis({ tls: true });
   const manifest = benchManifest(db, { host: server.host, port: server.port, caPem: server.caPem ?? "" });
-  const instances = Array.from({ length: CACHE_INSTANCES }, () =>
+  // One Redis connection per instance, as each pod has its own; the phase closes them (a DbClient does not own its Redis).
+  const redises = Array.from({ length: CACHE_INSTANCES }, () => connectRedis(manifest.cache!, { authString: server.password, servername: "localhost" }));
+  const instances = redises.map((redis) =>
     createDbClient({
       manifest,
-      redis: connectRedis(manifest.cache!, { authString: server.password, servername: "localhost" }),
+      redis,
       connection: { user: db.user, password: db.password },
       resolve: () => ({ host: db.host, port: db.port }),
       healthIntervalMs: 0,
@@ -345,6 +347,8 @@ export async function measureCachePhase(admin: Client, db: CacheDatabase, opts: 
     };
   } finally {
     await Promise.all(instances.map((d) => d.close()));
+    // Before the server stops, or the clients keep reconnecting to it and the process never exits.
+    for (const r of redises) r.disconnect();
     await server.stop();
   }
 }

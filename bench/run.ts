@@ -6,214 +6,25 @@
  * bench/results/latest.json, docs/bench-p95.svg and a markdown table on stdout.
  * See bench/README.md.
  */
-import * as os from "os";
 import * as path from "path";
 import type { Client } from "pg";
 import { applyMigrations } from "../lib/migrate/engine";
-import { loadMigrations, DEFAULT_MIGRATIONS_DIR, type MigrationFile } from "../lib/migrate/files";
+import { loadMigrations, type MigrationFile } from "../lib/migrate/files";
 import { writeP95Chart } from "./chart";
 import { measureNoopApply } from "./noop";
 import { Progress } from "./progress";
-import { DEFAULT_RECORD_MS, DEFAULT_WARMUP_MAX_MS, measureCachePhase, type CacheDatabase } from "./cache";
-import { TARGETS, cacheMarkdown, markdown, median, summariseRepeats, writeResults, type BenchResults, type CachePhase, type QueryResult } from "./report";
-import { runCell, type CellResult } from "./runner";
-import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
+import { measureCachePhase, type CacheDatabase } from "./cache";
+import { TARGETS, cacheMarkdown, markdown, writeResults, type BenchResults, type CachePhase } from "./report";
+import { runCell } from "./runner";
 import { countsFor, seed } from "./seed";
 import { LockWaitSampler, summariseWaits, type LongestLockWait } from "./lock-waits";
 import { migrationWindows, stallsByMigration, type MigrationStall } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
-import { HOT_QUERIES, OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
+import { OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
 import { measureWritePath, type WritePathResult } from "./write-path";
 import { Writers, type WriterReport } from "./writer";
-
-const REPO = path.resolve(__dirname, "..");
-
-/** Command-line options. */
-interface Options {
-  /** Data-set scale factor; 1 = 100 k users, 10 M events. */
-  readonly scale: number;
-  /** Recording time per (query, concurrency) cell. */
-  readonly cellMs: number;
-  /** Unrecorded warm-up per query and phase (at least one call). */
-  readonly warmupMs: number;
-  readonly concurrencies: readonly number[];
-  readonly out: string;
-  readonly chart: string;
-  /** Development only: another migrations directory. The committed results always use migrations/. */
-  readonly migrationsDir: string;
-  /** Cache phase: recording time through the cache (bench/cache.ts). */
-  readonly cacheRecordMs: number;
-  /** Cache phase: bound on the warm-up that waits for a steady hit ratio. */
-  readonly cacheWarmupMaxMs: number;
-}
-
-/** Each hot query alone, at the concurrencies the platform sizes for (bench/README.md). */
-const DEFAULT_CONCURRENCIES = [1, 16, 64];
-/** Per-cell recording time: 24 cells per phase × 4 s keeps the whole run inside the 15-minute budget at scale 1. */
-const DEFAULT_CELL_MS = 4_000;
-/** Warm-up per query and phase: fills the caches and the plan cache before recording. */
-const DEFAULT_WARMUP_MS = 1_000;
-/** Migrations up to and including this one are the baseline schema; the rest are the optimisations. */
-const BASELINE_MIGRATION = /baseline/;
-
-const USAGE = `usage: npm run bench -- [--scale <factor>] [--duration <seconds per cell>] [--warmup <seconds>]
-                      [--concurrency 1,16,64] [--out bench/results/latest.json] [--chart docs/bench-p95.svg]
-                      [--migrations <dir>] [--cache-duration <seconds>] [--cache-warmup-max <seconds>]`;
-
-/** Options given in seconds, kept in milliseconds, with their minimum. */
-const SECONDS_FLAGS: Readonly<Record<string, { field: "cellMs" | "warmupMs" | "cacheRecordMs" | "cacheWarmupMaxMs"; min: number }>> = {
-  "--duration": { field: "cellMs", min: 0.1 },
-  "--warmup": { field: "warmupMs", min: 0 },
-  "--cache-duration": { field: "cacheRecordMs", min: 1 },
-  "--cache-warmup-max": { field: "cacheWarmupMaxMs", min: 1 },
-};
-
-function parseArgs(argv: readonly string[]): Options {
-  const o = {
-    scale: 1,
-    cellMs: DEFAULT_CELL_MS,
-    warmupMs: DEFAULT_WARMUP_MS,
-    concurrencies: DEFAULT_CONCURRENCIES,
-    out: path.join(REPO, "bench", "results", "latest.json"),
-    chart: path.join(REPO, "docs", "bench-p95.svg"),
-    migrationsDir: DEFAULT_MIGRATIONS_DIR,
-    cacheRecordMs: DEFAULT_RECORD_MS,
-    cacheWarmupMaxMs: DEFAULT_WARMUP_MAX_MS,
-  };
-  const num = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number ≥ ${min}, got ${JSON.stringify(v)}\n${USAGE}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = argv[i + 1];
-    const seconds = Object.hasOwn(SECONDS_FLAGS, a) ? SECONDS_FLAGS[a] : undefined;
-    if (seconds) {
-      o[seconds.field] = num(a, v, seconds.min) * 1000;
-      i++;
-      continue;
-    }
-    switch (a) {
-      case "--scale":
-        o.scale = num(a, v, 0.001);
-        break;
-      case "--concurrency":
-        o.concurrencies = (v ?? "").split(",").map((x) => num(a, x, 1));
-        break;
-      case "--out":
-        o.out = path.resolve(v ?? "");
-        break;
-      case "--chart":
-        o.chart = path.resolve(v ?? "");
-        break;
-      case "--migrations":
-        o.migrationsDir = path.resolve(v ?? "");
-        break;
-      case "--help":
-      case "-h":
-        process.stdout.write(USAGE + "\n");
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-    }
-    i++;
-  }
-  return o;
-}
-
-/** Splits the migrations into the baseline schema and the optimisations applied on top of it. */
-function splitBaseline(migrations: readonly MigrationFile[]): { baseline: MigrationFile[]; optimisations: MigrationFile[] } {
-  const last = migrations.findIndex((m) => BASELINE_MIGRATION.test(m.name));
-  if (last < 0) throw new Error(`no baseline migration (a file whose name matches ${BASELINE_MIGRATION}) among ${migrations.map((m) => m.name).join(", ") || "none"}`);
-  return { baseline: migrations.slice(0, last + 1), optimisations: migrations.slice(last + 1) };
-}
-
-/** What else ran on the machine during a phase: the benchmark shares 2 cores with other work, and its own client costs CPU too. */
-interface PhaseContext {
-  /** 1-minute load average at the start and the end. */
-  readonly load: [number, number];
-  /** CPU this Node process (the load generator) used, in cores, averaged over the phase. */
-  readonly clientCores: number;
-}
-
-/** Runs `fn` and reports the machine's load around it. */
-async function withContext<T>(fn: () => Promise<T>): Promise<[T, PhaseContext]> {
-  const load0 = os.loadavg()[0];
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const value = await fn();
-  const cpu = process.cpuUsage(cpu0);
-  return [value, { load: [load0, os.loadavg()[0]], clientCores: (cpu.user + cpu.system) / 1000 / (performance.now() - t0) }];
-}
-
-function describeContext(phase: string, c: PhaseContext): string {
-  return `${phase}: load average ${c.load[0].toFixed(1)} → ${c.load[1].toFixed(1)} on ${os.cpus().length} cores, load generator ${(c.clientCores * 100).toFixed(0)} % of a core`;
-}
-
-/** A measured cell with the server's cost per call over it. */
-type MeasuredCell = CellResult & { readonly server?: ServerCost };
-
-/**
- * Measures every hot query at every concurrency on the current schema, with
- * pg_stat_statements reset before each cell (on `stats`, a session allowed to
- * reset and read it) and read after it. With `repeats` > 1, the
- * TARGETS.concurrency cells run that many times in all: further passes over
- * every query after the first, so the repeats of one query are minutes apart
- * and see different background load.
- */
-async function measurePhase(
-  phase: string,
-  clients: readonly Client[],
-  opts: Options,
-  progress: Progress,
-  stats: Client,
-  repeats = 1,
-): Promise<Map<string, MeasuredCell[]>> {
-  const params = await loadParams(clients[0]);
-  const facts = await readSchemaFacts(clients[0]);
-  const out = new Map<string, MeasuredCell[]>();
-  const extra = opts.concurrencies.includes(TARGETS.concurrency) ? repeats - 1 : 0;
-  const cells = HOT_QUERIES.length * (opts.concurrencies.length + extra);
-  let cell = 0;
-  const measure = async (q: (typeof HOT_QUERIES)[number], c: number, label: string) => {
-    const op = operation(q, facts, params);
-    const ids = idsByQuery.get(q.name) ?? [];
-    await resetStatementStats(stats);
-    const r = await runCell(clients, c, op, {
-      durationMs: opts.cellMs,
-      onTick: (n, f) => progress.update(`${phase}: ${q.name} × ${c} clients${label}, ${n} calls`, (cell + f) / cells),
-    });
-    const server = await statementCost(stats, ids);
-    cell++;
-    const key = `${q.name}@${c}`;
-    out.set(key, [...(out.get(key) ?? []), { ...r, server }]);
-    progress.note(
-      `${phase.padEnd(9)} ${q.name.padEnd(26)} ${String(c).padStart(2)} clients${label}  p50 ${r.p50.toFixed(2)}  p95 ${r.p95.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  ${r.tps.toFixed(1)} tps  (${r.operations} calls` +
-        `${r.timeouts ? `, ${r.timeouts} cancelled at statement_timeout` : ""})` +
-        (server ? `  server ${server.meanExecMs.toFixed(3)} ms/call + plan ${server.meanPlanMs.toFixed(3)}, ${server.sharedHitPerCall} hit + ${server.sharedReadPerCall} read blocks/call` : ""),
-    );
-  };
-  // Query ids per statement, looked up after its warm-up (one client, so its entry has its text).
-  const idsByQuery = new Map<string, string[]>();
-  for (const q of HOT_QUERIES) {
-    progress.update(`${phase}: ${q.name} warm-up`, cell / cells);
-    await runCell(clients, 1, operation(q, facts, params), { durationMs: opts.warmupMs });
-    idsByQuery.set(q.name, await statementIds(stats, q.sql(facts)));
-    for (const c of opts.concurrencies) await measure(q, c, extra > 0 && c === TARGETS.concurrency ? ` (repeat 1/${repeats})` : "");
-  }
-  for (let i = 0; i < extra; i++) {
-    for (const q of HOT_QUERIES) await measure(q, TARGETS.concurrency, ` (repeat ${i + 2}/${repeats})`);
-  }
-  return out;
-}
-
-/** Of a cell's repeats, the one with the median p95 (a measured cell, never an average). */
-function medianCell(cells: readonly MeasuredCell[]): MeasuredCell {
-  const m = median(cells.map((c) => c.p95));
-  return cells.find((c) => c.p95 === m) ?? cells[0];
-}
+import { REPO, parseArgs, splitBaseline, type Options } from "./options";
+import { compare, describeContext, measurePhase, withContext } from "./measure";
 
 /** What every phase needs: the options, the progress display, the server and its administrative session. */
 interface Run {
@@ -375,38 +186,6 @@ async function cachePhase(run: Run): Promise<CachePhase> {
   const cache = await measureCachePhase(run.admin, c, { recordMs: run.opts.cacheRecordMs, warmupMaxMs: run.opts.cacheWarmupMaxMs, log: (l) => run.progress.update(l) });
   for (const line of cacheMarkdown(cache)) if (line && !line.startsWith("|")) run.progress.note(line);
   return cache;
-}
-
-/** The per-query comparison rows, the cancelled calls, and which chart points are lower bounds. */
-function compare(opts: Options, before: Map<string, MeasuredCell[]>, after: Map<string, MeasuredCell[]>) {
-  const queries: QueryResult[] = [];
-  const cut: string[] = [];
-  const lowerBounds = new Set<string>();
-  for (const q of HOT_QUERIES) {
-    for (const c of opts.concurrencies) {
-      const bs = before.get(`${q.name}@${c}`);
-      const as = after.get(`${q.name}@${c}`);
-      if (!bs || !as) continue;
-      const b = medianCell(bs);
-      const a = medianCell(as);
-      const pick = (r: CellResult) => ({ p50: r.p50, p95: r.p95, p99: r.p99, tps: r.tps });
-      queries.push({
-        name: q.name,
-        concurrency: c,
-        baseline: pick(b),
-        optimized: pick(a),
-        server: { baseline: b.server, optimized: a.server },
-        ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
-      });
-      for (const [phase, r] of [["baseline", b], ...as.map((x) => ["optimized", x] as const)] as const) {
-        if (r.timeouts === 0) continue;
-        cut.push(`${q.name} at ${c} clients (${phase}): ${r.timeouts} of ${r.timeouts + r.operations} calls`);
-        // Only a percentile at or above the cancelled calls' time is a lower bound.
-        if (r.p95 >= APP_STATEMENT_TIMEOUT_MS * 0.99) lowerBounds.add(`${q.name}@${c}@${phase}`);
-      }
-    }
-  }
-  return { queries, cut, lowerBounds };
 }
 
 /** Writes latest.json and the chart, and prints the markdown. */
