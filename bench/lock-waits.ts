@@ -142,7 +142,7 @@ export function summariseWaits(
   const lockWaitByFile = new Map(stallsByMigration(locks, windows).map((w) => [w.migration, w.maxWriteStallMs]));
   const lw = longestLockWait(locks);
   const longest = lw && {
-    ms: Math.round((lw.end - lw.start) * 10) / 10,
+    ms: lw.end - lw.start,
     writer: lw.writer,
     lock: lw.lock,
     blockedBy: lw.blockedBy,

@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import type { LongestLockWait } from "./lock-waits";
 import type { MigrationStall } from "./stalls";
 import type { ServerCost } from "./stats";
 import type { WritePathResult } from "./write-path";
@@ -67,7 +68,7 @@ export interface BenchResults {
     /** The longest write stall charged to each migration file applied under load, in apply order (bench/stalls.ts). */
     readonly stallsByMigration?: readonly (MigrationStall & { readonly maxLockWaitMs?: number })[];
     /** The longest time a writer waited on a lock during the apply, and what held it (bench/lock-waits.ts); absent when none waited. */
-    readonly longestLockWait?: { readonly ms: number; readonly writer: string; readonly lock: string; readonly blockedBy: string; readonly migration: string };
+    readonly longestLockWait?: LongestLockWait;
   };
   readonly noopApplyMs: number;
   /** The event insert with and without the analytics rollup's trigger (bench/write-path.ts). */

@@ -117,7 +117,7 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
     );
   }
   const lw = summary.longestLockWait;
-  progress.note(lw ? `longest lock wait: ${lw.ms} ms (${lw.writer} writer on a ${lw.lock} lock during ${lw.migration}, blocked by ${lw.blockedBy})` : "no writer waited on a lock");
+  progress.note(lw ? `longest lock wait: ${lw.ms.toFixed(1)} ms (${lw.writer} writer on a ${lw.lock} lock during ${lw.migration}, blocked by ${lw.blockedBy})` : "no writer waited on a lock");
   const durationS = (performance.now() - t0) / 1000;
   const { rowsLost, eventsPresent } = await writers.verify(admin);
   const stallWhere = `${describeLongestStall(report, started, t0)}; waiting on ${summary.longestStallWaits}`;

@@ -182,7 +182,7 @@ describe("results", () => {
       { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.345, writer: "events" as const, maxLockWaitMs: 3.214 },
       { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0 },
     ];
-    const longestLockWait = { ms: 3.21, writer: "events", lock: "relation", blockedBy: "4242 lp-migrate: LOCK TABLE x", migration: "0002_roles_and_grants.sql" };
+    const longestLockWait = { ms: 3.21, writer: "events" as const, lock: "relation", blockedBy: "4242 lp-migrate: LOCK TABLE x", migration: "0002_roles_and_grants.sql" };
     const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls, longestLockWait } });
     writeResults(file, r);
     const json = JSON.parse(fs.readFileSync(file, "utf8")) as { migrationUnderLoad: Record<string, unknown> };
