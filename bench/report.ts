@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { describeHostWriteback, type HostWriteback } from "./host";
 import type { LongestLockWait } from "./lock-waits";
 import type { MigrationStall } from "./stalls";
 import type { ServerCost } from "./stats";
@@ -69,6 +70,8 @@ export interface BenchResults {
     readonly stallsByMigration?: readonly (MigrationStall & { readonly maxLockWaitMs?: number })[];
     /** The longest time a writer waited on a lock during the apply, and what held it (bench/lock-waits.ts); absent when none waited. */
     readonly longestLockWait?: LongestLockWait;
+    /** The host's kernel writeback settings during the apply (bench/host.ts); absent off Linux. */
+    readonly hostWriteback?: HostWriteback;
   };
   readonly noopApplyMs: number;
   /** The event insert with and without the analytics rollup's trigger (bench/write-path.ts). */
@@ -258,6 +261,7 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
   lines.push(`| Longest write stall | ${fmtMs(m.maxWriteStallMs)} ms |`);
   if (m.longestLockWait) lines.push(`| Longest lock wait | ${fmtMs(m.longestLockWait.ms)} ms (${m.longestLockWait.writer} writer, ${m.longestLockWait.migration}) |`);
   lines.push(`| Rows lost | ${m.rowsLost} |`, `| Duration | ${m.durationS.toFixed(1)} s |`);
+  if (m.hostWriteback) lines.push(`| Host writeback | ${describeHostWriteback(m.hostWriteback)} |`);
   lines.push(`| No-op apply (provider diff + update) | ${fmtMs(r.noopApplyMs)} ms |`);
   if (m.stallsByMigration && m.stallsByMigration.length > 0) {
     lines.push("", "| Migration file | Longest write stall during it | Writer | Longest lock wait during it |", "|---|---:|---|---:|");
@@ -333,6 +337,7 @@ export function writeResults(file: string, r: BenchResults): void {
           }
         : {}),
       ...(r.migrationUnderLoad.longestLockWait ? { longestLockWait: { ...r.migrationUnderLoad.longestLockWait, ms: round(r.migrationUnderLoad.longestLockWait.ms) } } : {}),
+      ...(r.migrationUnderLoad.hostWriteback ? { hostWriteback: r.migrationUnderLoad.hostWriteback } : {}),
     },
     noopApplyMs: round(r.noopApplyMs),
     ...(r.writePath ? { writePath: r.writePath } : {}),

@@ -18,6 +18,7 @@ import { TARGETS, cacheMarkdown, markdown, writeResults, type BenchResults, type
 import { runCell } from "./runner";
 import { countsFor, seed } from "./seed";
 import { LockWaitSampler, summariseWaits, type LongestLockWait } from "./lock-waits";
+import { describeHostWriteback, readHostWriteback, type HostWriteback } from "./host";
 import { migrationWindows, stallsByMigration, type MigrationStall } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
@@ -71,12 +72,16 @@ interface MigrationOutcome {
   readonly durationS: number;
   readonly rowsLost: number;
   readonly stallWhere: string;
+  /** The kernel writeback the stalls were measured under (bench/host.ts). */
+  readonly hostWriteback?: HostWriteback;
 }
 
 /** Applies the optimisations while two writers run, then checks that no committed row was lost. */
 async function migrationPhase(run: Run, migrations: readonly MigrationFile[], optimisationCount: number): Promise<MigrationOutcome> {
   const { progress, admin, log } = run;
   progress.phase(`applying ${optimisationCount} optimisation migrations under write load`);
+  const hostWriteback = readHostWriteback();
+  progress.note(describeHostWriteback(hostWriteback));
   const [eventWriter, progressWriter] = await connectMany(run.srv.config, 2);
   // A superuser's session sees every backend's query, so it can name what blocked a writer.
   const [sampling] = await connectMany(run.srv.superuserConfig, 1);
@@ -127,7 +132,7 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
       `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +
       `longest stall ${report.maxWriteStallMs.toFixed(1)} ms; rows lost ${rowsLost}`,
   );
-  return { report, perFile, durationS, rowsLost, stallWhere, ...(lw ? { longestLockWait: lw } : {}) };
+  return { report, perFile, durationS, rowsLost, stallWhere, hostWriteback, ...(lw ? { longestLockWait: lw } : {}) };
 }
 
 /** Which writer stalled longest, when, and which migration was running then. */
@@ -262,6 +267,7 @@ async function main(): Promise<void> {
         durationS,
         stallsByMigration: perFile,
         ...(migration.longestLockWait ? { longestLockWait: migration.longestLockWait } : {}),
+        ...(migration.hostWriteback ? { hostWriteback: migration.hostWriteback } : {}),
       },
       noopApplyMs,
       writePath,

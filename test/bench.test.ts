@@ -176,17 +176,19 @@ describe("results", () => {
     expect(json.noopApplyMs).toBe(101.23);
   });
 
-  test("latest.json adds the stall and lock wait per migration file after the original fields, rounded, and the markdown lists them", () => {
+  test("latest.json adds the stall and lock wait per migration file and the host's writeback after the original fields, rounded, and the markdown lists them", () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-bench-")), "latest.json");
     const stalls = [
       { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.345, writer: "events" as const, maxLockWaitMs: 3.214 },
       { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0 },
     ];
     const longestLockWait = { ms: 3.21, writer: "events" as const, lock: "relation", blockedBy: "4242 lp-migrate: LOCK TABLE x", migration: "0002_roles_and_grants.sql" };
-    const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls, longestLockWait } });
+    const hostWriteback = { dirtyBackgroundBytes: 67108864, dirtyBackgroundRatio: 10, dirtyExpireCentisecs: 3000, memAvailableBytes: 2 ** 34, thresholdBytes: 67108864 };
+    const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls, longestLockWait, hostWriteback } });
     writeResults(file, r);
     const json = JSON.parse(fs.readFileSync(file, "utf8")) as { migrationUnderLoad: Record<string, unknown> };
-    expect(Object.keys(json.migrationUnderLoad)).toEqual(["maxWriteStallMs", "rowsLost", "durationS", "stallsByMigration", "longestLockWait"]);
+    expect(Object.keys(json.migrationUnderLoad)).toEqual(["maxWriteStallMs", "rowsLost", "durationS", "stallsByMigration", "longestLockWait", "hostWriteback"]);
+    expect(json.migrationUnderLoad.hostWriteback).toEqual(hostWriteback);
     expect(json.migrationUnderLoad.stallsByMigration).toEqual([
       { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.35, writer: "events", maxLockWaitMs: 3.21 },
       { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0 },
@@ -195,6 +197,7 @@ describe("results", () => {
     const md = markdown(r);
     expect(md).toMatch(/\| 0002_roles_and_grants\.sql \| 12\.3 ms \| events \| 3\.21 ms \|\n\| 0009_personal_data\.sql \| 0\.00 ms \| — \| 0\.00 ms \|/);
     expect(md).toContain("| Longest lock wait | 3.21 ms (events writer, 0002_roles_and_grants.sql) |");
+    expect(md).toContain("| Host writeback | host writeback starts at 64 MB of dirty data (vm.dirty_background_bytes = 67108864) |");
   });
 
   test("each migration file is charged with the longest part of a writer's gap inside its run; a retried file's attempts count as one file", () => {
