@@ -8,7 +8,12 @@
  * with the blocking sessions from pg_blocking_pids; LWLock, IO, … otherwise;
  * https://www.postgresql.org/docs/current/monitoring-stats.html#WAIT-EVENT-TABLE).
  * The part of a stall a migration's lock is answerable for is its Lock wait.
+ * Beside the writers, each poll records which other backends were doing I/O
+ * (the one flushing the WAL a commit waits for, a checkpoint, an index build)
+ * and the kernel's dirty and under-writeback page cache (/proc/meminfo), so a
+ * stall on the disk says whose I/O it queued behind.
  */
+import * as fs from "fs";
 import type { ClientBase } from "pg";
 import { stallsByMigration, type MigrationWindow, type WriterName } from "./stalls";
 import type { WriterReport } from "./writer";
@@ -36,6 +41,40 @@ interface Sample {
   readonly type: string;
   readonly lock: string;
   readonly blocked_by: string | null;
+  /** Who a non-writer backend is: its backend_type, or for a session `pid application_name: query`. */
+  readonly who: string;
+}
+
+/** A stretch of another backend's I/O wait while the writers ran (performance.now() ms). */
+export interface OtherIo {
+  readonly who: string;
+  /** `IO:<wait_event>`, e.g. IO:WalSync for the backend fsyncing the WAL. */
+  readonly event: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The kernel's page cache at one poll, in kB (Linux /proc/meminfo Dirty and Writeback). */
+export interface PageCacheSample {
+  readonly at: number;
+  readonly dirtyKb: number;
+  readonly writebackKb: number;
+}
+
+/** Dirty and Writeback from /proc/meminfo text; undefined when either is missing. */
+export function parseMeminfo(text: string, at: number): PageCacheSample | undefined {
+  const dirty = /^Dirty:\s+(\d+) kB/m.exec(text);
+  const writeback = /^Writeback:\s+(\d+) kB/m.exec(text);
+  return dirty && writeback ? { at, dirtyKb: Number(dirty[1]), writebackKb: Number(writeback[1]) } : undefined;
+}
+
+/** Reads /proc/meminfo; "" where there is none (not Linux), so no page-cache samples are kept. */
+function readMeminfo(): string {
+  try {
+    return fs.readFileSync("/proc/meminfo", "utf8");
+  } catch {
+    return "";
+  }
 }
 
 /**
@@ -45,10 +84,15 @@ interface Sample {
 export class LockWaitSampler {
   private stopped = false;
   private done: Promise<LockWait[]> = Promise.resolve([]);
+  /** Other backends' I/O waits, complete once stop() has returned. */
+  readonly otherIo: OtherIo[] = [];
+  /** The page cache at each poll, complete once stop() has returned. */
+  readonly pageCache: PageCacheSample[] = [];
 
   constructor(
     private readonly client: ClientBase,
     private readonly writers: Readonly<Record<WriterName, number>>,
+    private readonly meminfo: () => string = readMeminfo,
   ) {}
 
   start(): void {
@@ -65,19 +109,27 @@ export class LockWaitSampler {
     const pids = [...names.keys()];
     const waits: LockWait[] = [];
     const open = new Map<number, { start: number; type: string; lock: string; blockedBy: string }>();
+    const openIo = new Map<number, { start: number; who: string; event: string }>();
     let previous = performance.now();
     while (!this.stopped) {
       const r = await this.client.query<Sample>(
         `SELECT a.pid, a.wait_event_type AS type, a.wait_event AS lock,
                 CASE WHEN a.wait_event_type = 'Lock' THEN
                   (SELECT string_agg(format('%s %s: %s', b.pid, nullif(b.application_name, ''), left(b.query, 120)), '; ')
-                     FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) END AS blocked_by
+                     FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) END AS blocked_by,
+                CASE WHEN a.backend_type = 'client backend' THEN format('%s %s: %s', a.pid, nullif(a.application_name, ''), left(a.query, 80))
+                     ELSE a.backend_type END AS who
            FROM pg_stat_activity a
-          WHERE a.pid = ANY ($1::int[]) AND a.state = 'active' AND a.wait_event_type IS NOT NULL`,
+          WHERE a.wait_event_type IS NOT NULL
+            AND ((a.pid = ANY ($1::int[]) AND a.state = 'active')
+                 OR (a.wait_event_type = 'IO' AND a.pid <> pg_backend_pid() AND a.pid <> ALL ($1::int[])))`,
         [pids],
       );
       const now = performance.now();
-      const waiting = new Map(r.rows.map((s) => [s.pid, s]));
+      const cache = parseMeminfo(this.meminfo(), now);
+      if (cache) this.pageCache.push(cache);
+      const waiting = new Map(r.rows.filter((s) => names.has(s.pid)).map((s) => [s.pid, s]));
+      this.trackOtherIo(openIo, r.rows.filter((s) => !names.has(s.pid)), previous, now);
       for (const pid of pids) {
         const s = waiting.get(pid);
         const w = open.get(pid);
@@ -95,8 +147,43 @@ export class LockWaitSampler {
       await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
     }
     for (const [pid, w] of open) waits.push({ writer: names.get(pid)!, start: w.start, end: previous, type: w.type, lock: w.lock, blockedBy: w.blockedBy });
+    this.trackOtherIo(openIo, [], previous, previous);
+    this.otherIo.sort((a, b) => a.start - b.start);
     return waits.sort((a, b) => a.start - b.start);
   }
+
+  /** Opens and closes the stretches of other backends' I/O waits, as for the writers. */
+  private trackOtherIo(open: Map<number, { start: number; who: string; event: string }>, rows: readonly Sample[], previous: number, now: number): void {
+    const seen = new Map(rows.map((s) => [s.pid, s]));
+    for (const [pid, w] of open) {
+      const s = seen.get(pid);
+      if (!s || `IO:${s.lock}` !== w.event) {
+        this.otherIo.push({ who: w.who, event: w.event, start: w.start, end: now });
+        open.delete(pid);
+      }
+    }
+    for (const s of rows) if (!open.has(s.pid)) open.set(s.pid, { start: previous, who: s.who, event: `IO:${s.lock}` });
+  }
+}
+
+/**
+ * What else was happening during [start, end]: the other backends' I/O waits
+ * (milliseconds per who and event, longest first) and the most page cache
+ * seen dirty and under writeback.
+ */
+export function meanwhile(others: readonly OtherIo[], cache: readonly PageCacheSample[], start: number, end: number): string {
+  const total = new Map<string, number>();
+  for (const o of others) {
+    const overlap = Math.min(o.end, end) - Math.max(o.start, start);
+    if (overlap > 0) total.set(`${o.event} by ${o.who}`, (total.get(`${o.event} by ${o.who}`) ?? 0) + overlap);
+  }
+  const io = [...total].sort((a, b) => b[1] - a[1]).map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`);
+  const during = cache.filter((c) => c.at >= start && c.at <= end);
+  const mb = (kb: number) => `${Math.round(kb / 1024)} MB`;
+  const pageCache = during.length
+    ? `page cache up to ${mb(Math.max(...during.map((c) => c.dirtyKb)))} dirty, ${mb(Math.max(...during.map((c) => c.writebackKb)))} under writeback`
+    : "page cache not sampled";
+  return `${io.length ? `other backends' I/O: ${io.join(", ")}` : "no other backend seen in I/O"}; ${pageCache}`;
 }
 
 /** The heavyweight-lock waits among `waits`: what a migration's lock timeouts bound. */
@@ -130,14 +217,16 @@ export interface LongestLockWait {
 
 /**
  * What the migration phase reports of the sampled waits: the longest lock wait
- * per migration file and overall, and what the writer behind the longest write
- * stall waited on during it.
+ * per migration file and overall, what the writer behind the longest write
+ * stall waited on during it, and what the other backends and the page cache
+ * were doing meanwhile.
  */
 export function summariseWaits(
   waits: readonly LockWait[],
   windows: readonly MigrationWindow[],
   report: Pick<WriterReport, "maxWriteStallMs" | "maxWriteStallEndedAt" | "maxWriteStallWriter">,
-): { lockWaitByFile: Map<string, number>; longestLockWait?: LongestLockWait; longestStallWaits: string } {
+  context: { readonly otherIo: readonly OtherIo[]; readonly pageCache: readonly PageCacheSample[] } = { otherIo: [], pageCache: [] },
+): { lockWaitByFile: Map<string, number>; longestLockWait?: LongestLockWait; longestStallWaits: string; longestStallMeanwhile: string } {
   const locks = lockWaitsOnly(waits);
   const lockWaitByFile = new Map(stallsByMigration(locks, windows).map((w) => [w.migration, w.maxWriteStallMs]));
   const lw = longestLockWait(locks);
@@ -148,7 +237,9 @@ export function summariseWaits(
     blockedBy: lw.blockedBy,
     migration: stallsByMigration([lw], windows).find((w) => w.writer !== null)?.migration ?? "none",
   };
-  const spent = waitsDuring(waits, report.maxWriteStallWriter, report.maxWriteStallEndedAt - report.maxWriteStallMs, report.maxWriteStallEndedAt);
+  const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
+  const spent = waitsDuring(waits, report.maxWriteStallWriter, stallStart, report.maxWriteStallEndedAt);
   const longestStallWaits = spent.length ? spent.map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ") : "nothing sampled (running on CPU)";
-  return { lockWaitByFile, ...(longest ? { longestLockWait: longest } : {}), longestStallWaits };
+  const longestStallMeanwhile = meanwhile(context.otherIo, context.pageCache, stallStart, report.maxWriteStallEndedAt);
+  return { lockWaitByFile, ...(longest ? { longestLockWait: longest } : {}), longestStallWaits, longestStallMeanwhile };
 }

@@ -70,6 +70,8 @@ export interface BenchResults {
     readonly stallsByMigration?: readonly (MigrationStall & { readonly maxLockWaitMs?: number })[];
     /** The longest time a writer waited on a lock during the apply, and what held it (bench/lock-waits.ts); absent when none waited. */
     readonly longestLockWait?: LongestLockWait;
+    /** The longest stall: writer, time, migration, what the writer waited on and what else was doing I/O meanwhile (bench/lock-waits.ts). */
+    readonly longestStall?: string;
     /** The host's kernel writeback settings during the apply (bench/host.ts); absent off Linux. */
     readonly hostWriteback?: HostWriteback;
   };
@@ -337,6 +339,7 @@ export function writeResults(file: string, r: BenchResults): void {
           }
         : {}),
       ...(r.migrationUnderLoad.longestLockWait ? { longestLockWait: { ...r.migrationUnderLoad.longestLockWait, ms: round(r.migrationUnderLoad.longestLockWait.ms) } } : {}),
+      ...(r.migrationUnderLoad.longestStall ? { longestStall: r.migrationUnderLoad.longestStall } : {}),
       ...(r.migrationUnderLoad.hostWriteback ? { hostWriteback: r.migrationUnderLoad.hostWriteback } : {}),
     },
     noopApplyMs: round(r.noopApplyMs),

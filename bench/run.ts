@@ -114,7 +114,7 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
     waits = await sampler.stop();
   }
   const windows = migrationWindows(started, applyEnded);
-  const summary = summariseWaits(waits, windows, report);
+  const summary = summariseWaits(waits, windows, report, sampler);
   const perFile = stallsByMigration(report.gaps, windows).map((s) => ({ ...s, maxLockWaitMs: summary.lockWaitByFile.get(s.migration) ?? 0 }));
   for (const s of perFile) {
     progress.note(
@@ -125,7 +125,7 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
   progress.note(lw ? `longest lock wait: ${lw.ms.toFixed(1)} ms (${lw.writer} writer on a ${lw.lock} lock during ${lw.migration}, blocked by ${lw.blockedBy})` : "no writer waited on a lock");
   const durationS = (performance.now() - t0) / 1000;
   const { rowsLost, eventsPresent } = await writers.verify(admin);
-  const stallWhere = `${describeLongestStall(report, started, t0)}; waiting on ${summary.longestStallWaits}`;
+  const stallWhere = `${describeLongestStall(report, started, t0)}; waiting on ${summary.longestStallWaits}; meanwhile ${summary.longestStallMeanwhile}`;
   progress.note(stallWhere);
   progress.note(
     `migration took ${durationS.toFixed(1)} s; writers committed ${report.eventsCommitted} events (${eventsPresent} present) and ` +
@@ -267,6 +267,7 @@ async function main(): Promise<void> {
         durationS,
         stallsByMigration: perFile,
         ...(migration.longestLockWait ? { longestLockWait: migration.longestLockWait } : {}),
+        longestStall: migration.stallWhere,
         ...(migration.hostWriteback ? { hostWriteback: migration.hostWriteback } : {}),
       },
       noopApplyMs,

@@ -6,7 +6,7 @@
  */
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LockWaitSampler, lockWaitsOnly, longestLockWait, waitsDuring } from "../bench/lock-waits";
+import { LockWaitSampler, lockWaitsOnly, longestLockWait, meanwhile, parseMeminfo, summariseWaits, waitsDuring } from "../bench/lock-waits";
 import { serverConfig, useFreshDatabase } from "./harness/db";
 
 /** How long the blocker holds the table; the wait it causes cannot be shorter, minus the time the insert takes to arrive. */
@@ -33,7 +33,9 @@ describe("lock-wait sampler", () => {
 
   test("names the writer, the lock and the blocking session; the idle writer has no waits", async () => {
     const [blocker, events, progress, sampling] = await Promise.all(["migration-step", "events", "progress", "sampler"].map(connect));
-    const sampler = new LockWaitSampler(sampling, { events: await pid(events), progress: await pid(progress) });
+    let meminfoReads = 0;
+    const fakeMeminfo = () => `MemTotal: 1000 kB\nDirty:     ${2048 * ++meminfoReads} kB\nWriteback:    1024 kB\n`;
+    const sampler = new LockWaitSampler(sampling, { events: await pid(events), progress: await pid(progress) }, fakeMeminfo);
     sampler.start();
     await blocker.query("BEGIN");
     await blocker.query("LOCK TABLE bench_lock_t IN ACCESS EXCLUSIVE MODE");
@@ -51,6 +53,49 @@ describe("lock-wait sampler", () => {
     expect(w.lock).toBe("relation");
     expect(w.blockedBy).toMatch(/^\d+ migration-step: LOCK TABLE bench_lock_t IN ACCESS EXCLUSIVE MODE$/);
     expect(w.end - w.start).toBeGreaterThanOrEqual(HOLD_MS / 2);
+    // One page-cache sample per poll, in order; the writers and the blocker (not in I/O) are never "other I/O".
+    expect(sampler.pageCache.length).toBe(meminfoReads);
+    expect(sampler.pageCache.map((c) => c.dirtyKb)).toEqual(Array.from({ length: meminfoReads }, (_, i) => 2048 * (i + 1)));
+    expect(sampler.otherIo.filter((o) => /migration-step|events|progress|sampler/.test(o.who))).toEqual([]);
+  });
+
+  test("parseMeminfo reads Dirty and Writeback, and nothing from a text without them", () => {
+    expect(parseMeminfo("MemTotal: 9 kB\nDirty:          950000 kB\nWriteback:      271000 kB\nWritebackTmp: 0 kB\n", 7)).toEqual({
+      at: 7,
+      dirtyKb: 950000,
+      writebackKb: 271000,
+    });
+    expect(parseMeminfo("", 7)).toBeUndefined();
+    expect(parseMeminfo("Dirty: 1 kB\n", 7)).toBeUndefined();
+  });
+
+  test("meanwhile sums the other backends' I/O inside the stall and gives the most page cache dirty and under writeback", () => {
+    const others = [
+      { who: "walwriter", event: "IO:WalSync", start: 90, end: 150 },
+      { who: "walwriter", event: "IO:WalSync", start: 160, end: 300 },
+      { who: "4242 lp-bench: CREATE INDEX CONCURRENTLY x", event: "IO:DataFileRead", start: 100, end: 120 },
+      { who: "checkpointer", event: "IO:DataFileSync", start: 400, end: 500 },
+    ];
+    const cache = [
+      { at: 50, dirtyKb: 9_999_999, writebackKb: 9_999_999 },
+      { at: 110, dirtyKb: 972_800, writebackKb: 0 },
+      { at: 180, dirtyKb: 563_200, writebackKb: 277_504 },
+    ];
+    expect(meanwhile(others, cache, 100, 200)).toBe(
+      "other backends' I/O: IO:WalSync by walwriter 90 ms, IO:DataFileRead by 4242 lp-bench: CREATE INDEX CONCURRENTLY x 20 ms; page cache up to 950 MB dirty, 271 MB under writeback",
+    );
+    expect(meanwhile([], [], 100, 200)).toBe("no other backend seen in I/O; page cache not sampled");
+  });
+
+  test("summariseWaits describes what went on beside the longest stall", () => {
+    const waits = [{ writer: "events" as const, start: 100, end: 190, type: "LWLock", lock: "WALWrite", blockedBy: "" }];
+    const s = summariseWaits(waits, [{ migration: "0007_x.sql", start: 0, end: 1000 }], { maxWriteStallMs: 100, maxWriteStallEndedAt: 200, maxWriteStallWriter: "events" }, {
+      otherIo: [{ who: "walwriter", event: "IO:WalSync", start: 100, end: 200 }],
+      pageCache: [{ at: 150, dirtyKb: 1024, writebackKb: 2048 }],
+    });
+    expect(s.longestStallWaits).toBe("LWLock:WALWrite 90 ms");
+    expect(s.longestStallMeanwhile).toBe("other backends' I/O: IO:WalSync by walwriter 100 ms; page cache up to 1 MB dirty, 2 MB under writeback");
+    expect(s.longestLockWait).toBeUndefined();
   });
 
   test("longestLockWait picks the longest stretch, and nothing from no waits; waitsDuring sums one writer's waits inside a window", () => {

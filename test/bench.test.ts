@@ -184,10 +184,12 @@ describe("results", () => {
     ];
     const longestLockWait = { ms: 3.21, writer: "events" as const, lock: "relation", blockedBy: "4242 lp-migrate: LOCK TABLE x", migration: "0002_roles_and_grants.sql" };
     const hostWriteback = { dirtyBackgroundBytes: 67108864, dirtyBackgroundRatio: 10, dirtyExpireCentisecs: 3000, memAvailableBytes: 2 ** 34, thresholdBytes: 67108864 };
-    const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls, longestLockWait, hostWriteback } });
+    const longestStall = "longest stall: events writer, +66.7s to +67.1s, during 0007_x.sql; waiting on LWLock:WALWrite 364 ms; meanwhile no other backend seen in I/O; page cache not sampled";
+    const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls, longestLockWait, longestStall, hostWriteback } });
     writeResults(file, r);
     const json = JSON.parse(fs.readFileSync(file, "utf8")) as { migrationUnderLoad: Record<string, unknown> };
-    expect(Object.keys(json.migrationUnderLoad)).toEqual(["maxWriteStallMs", "rowsLost", "durationS", "stallsByMigration", "longestLockWait", "hostWriteback"]);
+    expect(Object.keys(json.migrationUnderLoad)).toEqual(["maxWriteStallMs", "rowsLost", "durationS", "stallsByMigration", "longestLockWait", "longestStall", "hostWriteback"]);
+    expect(json.migrationUnderLoad.longestStall).toBe(longestStall);
     expect(json.migrationUnderLoad.hostWriteback).toEqual(hostWriteback);
     expect(json.migrationUnderLoad.stallsByMigration).toEqual([
       { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.35, writer: "events", maxLockWaitMs: 3.21 },
