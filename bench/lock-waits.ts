@@ -172,12 +172,7 @@ export class LockWaitSampler {
  * seen dirty and under writeback.
  */
 export function meanwhile(others: readonly OtherIo[], cache: readonly PageCacheSample[], start: number, end: number): string {
-  const total = new Map<string, number>();
-  for (const o of others) {
-    const overlap = Math.min(o.end, end) - Math.max(o.start, start);
-    if (overlap > 0) total.set(`${o.event} by ${o.who}`, (total.get(`${o.event} by ${o.who}`) ?? 0) + overlap);
-  }
-  const io = [...total].sort((a, b) => b[1] - a[1]).map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`);
+  const io = timeInside(others, (o) => `${o.event} by ${o.who}`, start, end).map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`);
   const during = cache.filter((c) => c.at >= start && c.at <= end);
   const mb = (kb: number) => `${Math.round(kb / 1024)} MB`;
   const pageCache = during.length
@@ -198,10 +193,15 @@ export function longestLockWait(waits: readonly LockWait[]): LockWait | undefine
 
 /** What a writer waited for inside [start, end]: milliseconds per `type:event`, longest first. */
 export function waitsDuring(waits: readonly LockWait[], writer: WriterName, start: number, end: number): [string, number][] {
+  return timeInside(waits.filter((w) => w.writer === writer), (w) => `${w.type}:${w.lock}`, start, end);
+}
+
+/** Milliseconds of the stretches inside [start, end], summed per key, longest first. */
+function timeInside<T extends { readonly start: number; readonly end: number }>(stretches: readonly T[], key: (t: T) => string, start: number, end: number): [string, number][] {
   const total = new Map<string, number>();
-  for (const w of waits) {
-    const overlap = Math.min(w.end, end) - Math.max(w.start, start);
-    if (w.writer === writer && overlap > 0) total.set(`${w.type}:${w.lock}`, (total.get(`${w.type}:${w.lock}`) ?? 0) + overlap);
+  for (const t of stretches) {
+    const overlap = Math.min(t.end, end) - Math.max(t.start, start);
+    if (overlap > 0) total.set(key(t), (total.get(key(t)) ?? 0) + overlap);
   }
   return [...total].sort((a, b) => b[1] - a[1]);
 }
