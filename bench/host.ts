@@ -32,6 +32,12 @@ export interface HostWriteback {
   readonly thresholdBytes: number;
 }
 
+/** One `<field>: <n> kB` line of /proc/meminfo text, in kB; undefined when the field is missing. */
+export function meminfoKb(text: string, field: string): number | undefined {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The effective background threshold: the byte setting when non-zero, else the ratio of available memory (the kernel's rule). */
 export function writebackThreshold(bytes: number, ratio: number, memAvailableBytes: number): number {
   return bytes > 0 ? bytes : Math.floor((memAvailableBytes * ratio) / 100);
@@ -41,11 +47,11 @@ export function writebackThreshold(bytes: number, ratio: number, memAvailableByt
 export function readHostWriteback(read: (p: string) => string = (p) => fs.readFileSync(p, "utf8")): HostWriteback | undefined {
   try {
     const num = (p: string) => Number(read(p).trim());
-    const memKb = /^MemAvailable:\s+(\d+) kB/m.exec(read("/proc/meminfo"));
-    if (!memKb) return undefined;
+    const memKb = meminfoKb(read("/proc/meminfo"), "MemAvailable");
+    if (memKb === undefined) return undefined;
     const dirtyBackgroundBytes = num("/proc/sys/vm/dirty_background_bytes");
     const dirtyBackgroundRatio = num("/proc/sys/vm/dirty_background_ratio");
-    const memAvailableBytes = Number(memKb[1]) * 1024;
+    const memAvailableBytes = memKb * 1024;
     return {
       dirtyBackgroundBytes,
       dirtyBackgroundRatio,

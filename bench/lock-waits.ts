@@ -15,6 +15,7 @@
  */
 import * as fs from "fs";
 import type { ClientBase } from "pg";
+import { meminfoKb } from "./host";
 import { stallsByMigration, type MigrationWindow, type WriterName } from "./stalls";
 import type { WriterReport } from "./writer";
 
@@ -63,9 +64,9 @@ export interface PageCacheSample {
 
 /** Dirty and Writeback from /proc/meminfo text; undefined when either is missing. */
 export function parseMeminfo(text: string, at: number): PageCacheSample | undefined {
-  const dirty = /^Dirty:\s+(\d+) kB/m.exec(text);
-  const writeback = /^Writeback:\s+(\d+) kB/m.exec(text);
-  return dirty && writeback ? { at, dirtyKb: Number(dirty[1]), writebackKb: Number(writeback[1]) } : undefined;
+  const dirtyKb = meminfoKb(text, "Dirty");
+  const writebackKb = meminfoKb(text, "Writeback");
+  return dirtyKb !== undefined && writebackKb !== undefined ? { at, dirtyKb, writebackKb } : undefined;
 }
 
 /** Reads /proc/meminfo; "" where there is none (not Linux), so no page-cache samples are kept. */
@@ -108,8 +109,10 @@ export class LockWaitSampler {
     const names = new Map(Object.entries(this.writers).map(([name, pid]) => [pid, name as WriterName]));
     const pids = [...names.keys()];
     const waits: LockWait[] = [];
-    const open = new Map<number, { start: number; type: string; lock: string; blockedBy: string }>();
-    const openIo = new Map<number, { start: number; who: string; event: string }>();
+    const writerWaits = new Stretches<{ type: string; lock: string; blockedBy: string }>((pid, w, end) =>
+      waits.push({ writer: names.get(pid)!, start: w.start, end, ...w.info }),
+    );
+    const otherWaits = new Stretches<{ who: string; event: string }>((_pid, o, end) => this.otherIo.push({ start: o.start, end, ...o.info }));
     let previous = performance.now();
     while (!this.stopped) {
       const r = await this.client.query<Sample>(
@@ -128,41 +131,52 @@ export class LockWaitSampler {
       const now = performance.now();
       const cache = parseMeminfo(this.meminfo(), now);
       if (cache) this.pageCache.push(cache);
-      const waiting = new Map(r.rows.filter((s) => names.has(s.pid)).map((s) => [s.pid, s]));
-      this.trackOtherIo(openIo, r.rows.filter((s) => !names.has(s.pid)), previous, now);
-      for (const pid of pids) {
-        const s = waiting.get(pid);
-        const w = open.get(pid);
-        // A stretch ends when the writer stops waiting or starts waiting for something else.
-        if (w && (!s || s.type !== w.type || s.lock !== w.lock)) {
-          waits.push({ writer: names.get(pid)!, start: w.start, end: now, type: w.type, lock: w.lock, blockedBy: w.blockedBy });
-          open.delete(pid);
-        }
-        if (s && !open.has(pid)) {
-          const blockedBy = s.type === "Lock" ? (s.blocked_by ?? "unknown (released before it was read)") : "";
-          open.set(pid, { start: previous, type: s.type, lock: s.lock, blockedBy });
-        }
-      }
+      // A stretch ends when its backend stops waiting or starts waiting for something else.
+      writerWaits.advance(
+        r.rows.filter((s) => names.has(s.pid)).map((s) => ({
+          pid: s.pid,
+          key: `${s.type}:${s.lock}`,
+          info: { type: s.type, lock: s.lock, blockedBy: s.type === "Lock" ? (s.blocked_by ?? "unknown (released before it was read)") : "" },
+        })),
+        previous,
+        now,
+      );
+      otherWaits.advance(
+        r.rows.filter((s) => !names.has(s.pid)).map((s) => ({ pid: s.pid, key: `IO:${s.lock}`, info: { who: s.who, event: `IO:${s.lock}` } })),
+        previous,
+        now,
+      );
       previous = now;
       await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
     }
-    for (const [pid, w] of open) waits.push({ writer: names.get(pid)!, start: w.start, end: previous, type: w.type, lock: w.lock, blockedBy: w.blockedBy });
-    this.trackOtherIo(openIo, [], previous, previous);
+    writerWaits.advance([], previous, previous);
+    otherWaits.advance([], previous, previous);
     this.otherIo.sort((a, b) => a.start - b.start);
     return waits.sort((a, b) => a.start - b.start);
   }
+}
 
-  /** Opens and closes the stretches of other backends' I/O waits, as for the writers. */
-  private trackOtherIo(open: Map<number, { start: number; who: string; event: string }>, rows: readonly Sample[], previous: number, now: number): void {
-    const seen = new Map(rows.map((s) => [s.pid, s]));
-    for (const [pid, w] of open) {
-      const s = seen.get(pid);
-      if (!s || `IO:${s.lock}` !== w.event) {
-        this.otherIo.push({ who: w.who, event: w.event, start: w.start, end: now });
-        open.delete(pid);
+/**
+ * The open waits of several backends, one per pid: each poll ends the ones
+ * whose backend is no longer seen waiting on the same thing (`close` gets
+ * them with the poll's time as their end) and opens one for each backend newly
+ * seen waiting, from the previous poll, so a wait is never under-stated; what
+ * a stretch records (`info`) is taken when it opens.
+ */
+class Stretches<T> {
+  private readonly open = new Map<number, { readonly start: number; readonly key: string; readonly info: T }>();
+
+  constructor(private readonly close: (pid: number, stretch: { readonly start: number; readonly info: T }, end: number) => void) {}
+
+  advance(seen: readonly { readonly pid: number; readonly key: string; readonly info: T }[], previous: number, now: number): void {
+    const byPid = new Map(seen.map((s) => [s.pid, s]));
+    for (const [pid, w] of this.open) {
+      if (byPid.get(pid)?.key !== w.key) {
+        this.close(pid, w, now);
+        this.open.delete(pid);
       }
     }
-    for (const s of rows) if (!open.has(s.pid)) open.set(s.pid, { start: previous, who: s.who, event: `IO:${s.lock}` });
+    for (const s of seen) if (!this.open.has(s.pid)) this.open.set(s.pid, { start: previous, key: s.key, info: s.info });
   }
 }
 
