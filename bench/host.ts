@@ -76,3 +76,108 @@ export function describeHostWriteback(w: HostWriteback | undefined): string {
     : `${base}: above ${mb(RECOMMENDED_DIRTY_BACKGROUND_BYTES)}, the index builds' data is written back in bursts that commits' WAL fsyncs queue behind, ` +
         `so the write stalls measure this host's page cache rather than the migrations; run \`sysctl -w vm.dirty_background_bytes=${RECOMMENDED_DIRTY_BACKGROUND_BYTES}\` as root first (bench/README.md, "Write stalls and the host")`;
 }
+
+/**
+ * The CPU time the kernel has accounted to this machine by one moment: the sum
+ * of every state of /proc/stat's aggregate `cpu` line (user, system, idle,
+ * iowait, …), in USER_HZ ticks (proc(5), https://man7.org/linux/man-pages/man5/proc_stat.5.html).
+ * Idle time counts, so on a running machine the sum grows at CPUs × USER_HZ
+ * per second whatever the load. When the hypervisor does not run the virtual
+ * CPUs, their ticks are not accounted (this host's kernel reports no steal
+ * time), so the sum falls behind the wall clock: that gap is time the machine
+ * itself was paused, which no query, lock or disk inside it explains.
+ */
+export interface CpuSample {
+  /** performance.now() of the read. */
+  readonly at: number;
+  readonly ticks: number;
+}
+
+/** The sum of the aggregate `cpu` line of /proc/stat text; undefined when there is none. */
+export function parseCpuTicks(text: string): number | undefined {
+  const m = /^cpu\s+(\d[\d\s]*)$/m.exec(text);
+  return m ? m[1].trim().split(/\s+/).reduce((sum, n) => sum + Number(n), 0) : undefined;
+}
+
+/** Span of samples one rate estimate is taken over: long enough that a tick's granularity does not matter. */
+const RATE_CHUNK_MS = 1000;
+
+/**
+ * Ticks per millisecond of a running machine: the median over chunks of at
+ * least RATE_CHUNK_MS, so a pause inside one chunk does not lower it; the
+ * whole span's rate when the samples cover less than two chunks.
+ */
+export function runningTickRate(samples: readonly CpuSample[]): number {
+  if (samples.length < 2) return 0;
+  const rates: number[] = [];
+  let from = samples[0];
+  for (const s of samples) {
+    if (s.at - from.at >= RATE_CHUNK_MS) {
+      rates.push((s.ticks - from.ticks) / (s.at - from.at));
+      from = s;
+    }
+  }
+  const last = samples[samples.length - 1];
+  if (rates.length < 2) return last.at > samples[0].at ? (last.ticks - samples[0].ticks) / (last.at - samples[0].at) : 0;
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)];
+}
+
+/**
+ * A pause shorter than this is not counted: /proc/stat counts in ticks of
+ * 10 ms per CPU (USER_HZ 100), and a poll is a few milliseconds off the edges
+ * of what it measures.
+ */
+export const MIN_PAUSE_MS = 20;
+
+/**
+ * How much of a window the machine was paused, from the samples of one run
+ * (in time order): the wall time between the samples around the window minus
+ * the time their accounted ticks cover at the running rate, at most the
+ * window's length, so known to within the samples' spacing. One vCPU of two
+ * paused for 100 ms counts as 50 ms: the machine ran at half speed.
+ */
+export class PauseMeter {
+  private readonly rate: number;
+
+  constructor(private readonly samples: readonly CpuSample[]) {
+    this.rate = runningTickRate(samples);
+  }
+
+  /** Paused milliseconds inside [start, end]; 0 without samples. */
+  pausedMs(start: number, end: number): number {
+    if (this.rate <= 0 || end <= start) return 0;
+    const before = this.samples[Math.max(0, this.firstIndex((s) => s.at > start) - 1)];
+    const after = this.samples[Math.min(this.samples.length - 1, this.firstIndex((s) => s.at >= end))];
+    const paused = after.at - before.at - (after.ticks - before.ticks) / this.rate;
+    return Math.min(end - start, Math.max(0, paused));
+  }
+
+  /**
+   * The pauses inside [start, end] added up: each interval between two polls
+   * whose ticks fall at least MIN_PAUSE_MS short of it (the sampler is paused
+   * with the machine, so a pause lengthens the interval it falls in). Summing
+   * only those keeps a long window free of the ticks' rounding.
+   */
+  totalPausedMs(start: number, end: number): number {
+    let total = 0;
+    for (let i = Math.max(1, this.firstIndex((s) => s.at > start)); i < this.samples.length && this.samples[i - 1].at < end; i++) {
+      const [a, b] = [this.samples[i - 1], this.samples[i]];
+      const paused = b.at - a.at - (b.ticks - a.ticks) / this.rate;
+      if (this.rate > 0 && paused >= MIN_PAUSE_MS) total += Math.min(paused, Math.min(b.at, end) - Math.max(a.at, start));
+    }
+    return Math.max(0, total);
+  }
+
+  /** Index of the first sample for which `isPast` holds (binary search: it holds for every later one); the length when none. */
+  private firstIndex(isPast: (s: CpuSample) => boolean): number {
+    let lo = 0;
+    let hi = this.samples.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (isPast(this.samples[mid])) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}

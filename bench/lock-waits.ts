@@ -11,11 +11,13 @@
  * Beside the writers, each poll records which other backends were doing I/O
  * (the one flushing the WAL a commit waits for, a checkpoint, an index build)
  * and the kernel's dirty and under-writeback page cache (/proc/meminfo), so a
- * stall on the disk says whose I/O it queued behind.
+ * stall on the disk says whose I/O it queued behind; and the CPU time the
+ * kernel has accounted (/proc/stat), so a stall during which the hypervisor
+ * did not run the machine at all says so (bench/host.ts, PauseMeter).
  */
 import * as fs from "fs";
 import type { ClientBase } from "pg";
-import { meminfoKb } from "./host";
+import { MIN_PAUSE_MS, PauseMeter, meminfoKb, parseCpuTicks, type CpuSample } from "./host";
 import { stallsByMigration, type MigrationWindow, type WriterName } from "./stalls";
 import type { WriterReport } from "./writer";
 
@@ -69,14 +71,24 @@ export function parseMeminfo(text: string, at: number): PageCacheSample | undefi
   return dirtyKb !== undefined && writebackKb !== undefined ? { at, dirtyKb, writebackKb } : undefined;
 }
 
-/** Reads /proc/meminfo; "" where there is none (not Linux), so no page-cache samples are kept. */
-function readMeminfo(): string {
+/** A /proc file's text; "" where there is none (not Linux), so no samples of it are kept. */
+function readProc(file: string): string {
   try {
-    return fs.readFileSync("/proc/meminfo", "utf8");
+    return fs.readFileSync(file, "utf8");
   } catch {
     return "";
   }
 }
+
+/** Where the sampler reads the kernel's counters; tests give their own. */
+export interface ProcReaders {
+  /** /proc/meminfo text. */
+  readonly meminfo: () => string;
+  /** /proc/stat text. */
+  readonly stat: () => string;
+}
+
+const LINUX_PROC: ProcReaders = { meminfo: () => readProc("/proc/meminfo"), stat: () => readProc("/proc/stat") };
 
 /**
  * Polls on its own session until stopped. `writers` maps each writer to its
@@ -89,11 +101,13 @@ export class LockWaitSampler {
   readonly otherIo: OtherIo[] = [];
   /** The page cache at each poll, complete once stop() has returned. */
   readonly pageCache: PageCacheSample[] = [];
+  /** The CPU time accounted by each poll, complete once stop() has returned. */
+  readonly cpu: CpuSample[] = [];
 
   constructor(
     private readonly client: ClientBase,
     private readonly writers: Readonly<Record<WriterName, number>>,
-    private readonly meminfo: () => string = readMeminfo,
+    private readonly proc: ProcReaders = LINUX_PROC,
   ) {}
 
   start(): void {
@@ -129,8 +143,10 @@ export class LockWaitSampler {
         [pids],
       );
       const now = performance.now();
-      const cache = parseMeminfo(this.meminfo(), now);
+      const cache = parseMeminfo(this.proc.meminfo(), now);
       if (cache) this.pageCache.push(cache);
+      const ticks = parseCpuTicks(this.proc.stat());
+      if (ticks !== undefined) this.cpu.push({ at: now, ticks });
       // A stretch ends when its backend stops waiting or starts waiting for something else.
       writerWaits.advance(
         r.rows.filter((s) => names.has(s.pid)).map((s) => ({
@@ -182,17 +198,28 @@ class Stretches<T> {
 
 /**
  * What else was happening during [start, end]: the other backends' I/O waits
- * (milliseconds per who and event, longest first) and the most page cache
- * seen dirty and under writeback.
+ * (milliseconds per who and event, longest first), the most page cache seen
+ * dirty and under writeback, and how much of it the machine itself was paused.
  */
-export function meanwhile(others: readonly OtherIo[], cache: readonly PageCacheSample[], start: number, end: number): string {
+export function meanwhile(others: readonly OtherIo[], cache: readonly PageCacheSample[], start: number, end: number, pauses?: PauseMeter): string {
   const io = timeInside(others, (o) => `${o.event} by ${o.who}`, start, end).map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`);
   const during = cache.filter((c) => c.at >= start && c.at <= end);
   const mb = (kb: number) => `${Math.round(kb / 1024)} MB`;
   const pageCache = during.length
     ? `page cache up to ${mb(Math.max(...during.map((c) => c.dirtyKb)))} dirty, ${mb(Math.max(...during.map((c) => c.writebackKb)))} under writeback`
     : "page cache not sampled";
-  return `${io.length ? `other backends' I/O: ${io.join(", ")}` : "no other backend seen in I/O"}; ${pageCache}`;
+  const parts = [io.length ? `other backends' I/O: ${io.join(", ")}` : "no other backend seen in I/O", pageCache];
+  if (pauses) parts.push(describePause(pauses.pausedMs(start, end), end - start));
+  return parts.join("; ");
+}
+
+/** How much of a stretch of `ms` the machine ran, given the time it was paused. */
+export function describePause(pausedMs: number, ms: number): string {
+  if (pausedMs < MIN_PAUSE_MS) return "the machine ran throughout";
+  return (
+    `the machine ran only ${Math.round((100 * (ms - pausedMs)) / ms)} % of it: for ${pausedMs.toFixed(0)} ms its CPUs were accounted no time at all ` +
+    `(/proc/stat), so the hypervisor did not run it`
+  );
 }
 
 /** The heavyweight-lock waits among `waits`: what a migration's lock timeouts bound. */
@@ -232,14 +259,14 @@ export interface LongestLockWait {
 /**
  * What the migration phase reports of the sampled waits: the longest lock wait
  * per migration file and overall, what the writer behind the longest write
- * stall waited on during it, and what the other backends and the page cache
- * were doing meanwhile.
+ * stall waited on during it, and what the other backends, the page cache and
+ * the machine itself were doing meanwhile.
  */
 export function summariseWaits(
   waits: readonly LockWait[],
   windows: readonly MigrationWindow[],
   report: Pick<WriterReport, "maxWriteStallMs" | "maxWriteStallEndedAt" | "maxWriteStallWriter">,
-  context: { readonly otherIo: readonly OtherIo[]; readonly pageCache: readonly PageCacheSample[] } = { otherIo: [], pageCache: [] },
+  context: { readonly otherIo: readonly OtherIo[]; readonly pageCache: readonly PageCacheSample[]; readonly cpu: readonly CpuSample[] } = { otherIo: [], pageCache: [], cpu: [] },
 ): { lockWaitByFile: Map<string, number>; longestLockWait?: LongestLockWait; longestStallWaits: string; longestStallMeanwhile: string } {
   const locks = lockWaitsOnly(waits);
   const lockWaitByFile = new Map(stallsByMigration(locks, windows).map((w) => [w.migration, w.maxWriteStallMs]));
@@ -254,6 +281,12 @@ export function summariseWaits(
   const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
   const spent = waitsDuring(waits, report.maxWriteStallWriter, stallStart, report.maxWriteStallEndedAt);
   const longestStallWaits = spent.length ? spent.map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ") : "nothing sampled (running on CPU)";
-  const longestStallMeanwhile = meanwhile(context.otherIo, context.pageCache, stallStart, report.maxWriteStallEndedAt);
+  const longestStallMeanwhile = meanwhile(
+    context.otherIo,
+    context.pageCache,
+    stallStart,
+    report.maxWriteStallEndedAt,
+    context.cpu.length ? new PauseMeter(context.cpu) : undefined,
+  );
   return { lockWaitByFile, ...(longest ? { longestLockWait: longest } : {}), longestStallWaits, longestStallMeanwhile };
 }

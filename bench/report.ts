@@ -66,14 +66,21 @@ export interface BenchResults {
     readonly maxWriteStallMs: number;
     readonly rowsLost: number;
     readonly durationS: number;
-    /** The longest write stall charged to each migration file applied under load, in apply order (bench/stalls.ts). */
-    readonly stallsByMigration?: readonly (MigrationStall & { readonly maxLockWaitMs?: number })[];
+    /**
+     * The longest write stall charged to each migration file applied under load, in apply order (bench/stalls.ts), with the
+     * longest lock wait and the longest stall net of the time the machine was paused (bench/host.ts) during it.
+     */
+    readonly stallsByMigration?: readonly (MigrationStall & { readonly maxLockWaitMs?: number; readonly maxWriteStallMachineRunningMs?: number })[];
     /** The longest time a writer waited on a lock during the apply, and what held it (bench/lock-waits.ts); absent when none waited. */
     readonly longestLockWait?: LongestLockWait;
     /** The longest stall: writer, time, migration, what the writer waited on and what else was doing I/O meanwhile (bench/lock-waits.ts). */
     readonly longestStall?: string;
     /** The host's kernel writeback settings during the apply (bench/host.ts); absent off Linux. */
     readonly hostWriteback?: HostWriteback;
+    /** Time the machine itself was paused during the apply: no CPU time accounted to it in /proc/stat (bench/host.ts); absent off Linux. */
+    readonly machinePausedMs?: number;
+    /** The longest write stall net of the time the machine was paused during it: what the migrations and the server account for. */
+    readonly maxWriteStallMachineRunningMs?: number;
   };
   readonly noopApplyMs: number;
   /** The event insert with and without the analytics rollup's trigger (bench/write-path.ts). */
@@ -203,6 +210,13 @@ export function checkTargets(r: BenchResults): { target: string; measured: strin
   }
   const m = r.migrationUnderLoad;
   out.push({ target: `longest write stall ≤ ${TARGETS.maxWriteStallMs} ms`, measured: `${fmtMs(m.maxWriteStallMs)} ms`, ok: m.maxWriteStallMs <= TARGETS.maxWriteStallMs });
+  if (m.maxWriteStallMachineRunningMs !== undefined) {
+    out.push({
+      target: `longest write stall while the machine ran ≤ ${TARGETS.maxWriteStallMs} ms`,
+      measured: `${fmtMs(m.maxWriteStallMachineRunningMs)} ms`,
+      ok: m.maxWriteStallMachineRunningMs <= TARGETS.maxWriteStallMs,
+    });
+  }
   out.push({ target: `rows lost = ${TARGETS.rowsLost}`, measured: String(m.rowsLost), ok: m.rowsLost === TARGETS.rowsLost });
   out.push({ target: `no-op apply ≤ ${TARGETS.noopApplyMs} ms`, measured: `${fmtMs(r.noopApplyMs)} ms`, ok: r.noopApplyMs <= TARGETS.noopApplyMs });
   if (r.cache) out.push(...cacheTargets(r.cache));
@@ -261,14 +275,21 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
   const m = r.migrationUnderLoad;
   lines.push("", "| Migration under load | |", "|---|---:|");
   lines.push(`| Longest write stall | ${fmtMs(m.maxWriteStallMs)} ms |`);
+  if (m.maxWriteStallMachineRunningMs !== undefined) lines.push(`| Longest write stall while the machine ran | ${fmtMs(m.maxWriteStallMachineRunningMs)} ms |`);
+  if (m.machinePausedMs !== undefined) lines.push(`| Machine paused (no CPU time accounted) | ${fmtMs(m.machinePausedMs)} ms |`);
   if (m.longestLockWait) lines.push(`| Longest lock wait | ${fmtMs(m.longestLockWait.ms)} ms (${m.longestLockWait.writer} writer, ${m.longestLockWait.migration}) |`);
   lines.push(`| Rows lost | ${m.rowsLost} |`, `| Duration | ${m.durationS.toFixed(1)} s |`);
   if (m.hostWriteback) lines.push(`| Host writeback | ${describeHostWriteback(m.hostWriteback)} |`);
   lines.push(`| No-op apply (provider diff + update) | ${fmtMs(r.noopApplyMs)} ms |`);
   if (m.stallsByMigration && m.stallsByMigration.length > 0) {
-    lines.push("", "| Migration file | Longest write stall during it | Writer | Longest lock wait during it |", "|---|---:|---|---:|");
+    const optional = (v: number | undefined) => (v === undefined ? "—" : `${fmtMs(v)} ms`);
+    lines.push(
+      "",
+      "| Migration file | Longest write stall during it | … while the machine ran | Writer | Longest lock wait during it |",
+      "|---|---:|---:|---|---:|",
+    );
     for (const s of m.stallsByMigration) {
-      lines.push(`| ${s.migration} | ${fmtMs(s.maxWriteStallMs)} ms | ${s.writer ?? "—"} | ${s.maxLockWaitMs === undefined ? "—" : `${fmtMs(s.maxLockWaitMs)} ms`} |`);
+      lines.push(`| ${s.migration} | ${fmtMs(s.maxWriteStallMs)} ms | ${optional(s.maxWriteStallMachineRunningMs)} | ${s.writer ?? "—"} | ${optional(s.maxLockWaitMs)} |`);
     }
   }
   if (r.cache) lines.push("", ...cacheMarkdown(r.cache));
@@ -335,12 +356,17 @@ export function writeResults(file: string, r: BenchResults): void {
               maxWriteStallMs: round(s.maxWriteStallMs),
               writer: s.writer,
               ...(s.maxLockWaitMs === undefined ? {} : { maxLockWaitMs: round(s.maxLockWaitMs) }),
+              ...(s.maxWriteStallMachineRunningMs === undefined ? {} : { maxWriteStallMachineRunningMs: round(s.maxWriteStallMachineRunningMs) }),
             })),
           }
         : {}),
       ...(r.migrationUnderLoad.longestLockWait ? { longestLockWait: { ...r.migrationUnderLoad.longestLockWait, ms: round(r.migrationUnderLoad.longestLockWait.ms) } } : {}),
       ...(r.migrationUnderLoad.longestStall ? { longestStall: r.migrationUnderLoad.longestStall } : {}),
       ...(r.migrationUnderLoad.hostWriteback ? { hostWriteback: r.migrationUnderLoad.hostWriteback } : {}),
+      ...(r.migrationUnderLoad.machinePausedMs === undefined ? {} : { machinePausedMs: round(r.migrationUnderLoad.machinePausedMs) }),
+      ...(r.migrationUnderLoad.maxWriteStallMachineRunningMs === undefined
+        ? {}
+        : { maxWriteStallMachineRunningMs: round(r.migrationUnderLoad.maxWriteStallMachineRunningMs) }),
     },
     noopApplyMs: round(r.noopApplyMs),
     ...(r.writePath ? { writePath: r.writePath } : {}),

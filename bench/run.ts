@@ -18,7 +18,7 @@ import { TARGETS, cacheMarkdown, markdown, writeResults, type BenchResults, type
 import { runCell } from "./runner";
 import { countsFor, seed } from "./seed";
 import { LockWaitSampler, summariseWaits, type LongestLockWait } from "./lock-waits";
-import { describeHostWriteback, readHostWriteback, type HostWriteback } from "./host";
+import { PauseMeter, describeHostWriteback, readHostWriteback, type HostWriteback } from "./host";
 import { migrationWindows, stallsByMigration, type MigrationStall } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
 import { OPTIMISED_ONLY, loadParams, operation, readSchemaFacts } from "./workload";
@@ -67,13 +67,15 @@ async function baselinePhase(run: Run) {
 /** The migration under write load: what the writers saw, and where the longest stall fell. */
 interface MigrationOutcome {
   readonly report: WriterReport;
-  readonly perFile: (MigrationStall & { readonly maxLockWaitMs: number })[];
+  readonly perFile: (MigrationStall & { readonly maxLockWaitMs: number; readonly maxWriteStallMachineRunningMs?: number })[];
   readonly longestLockWait?: LongestLockWait;
   readonly durationS: number;
   readonly rowsLost: number;
   readonly stallWhere: string;
   /** The kernel writeback the stalls were measured under (bench/host.ts). */
   readonly hostWriteback?: HostWriteback;
+  /** Time the machine was paused during the apply, and the longest stall net of it; absent without /proc/stat. */
+  readonly pauses?: { readonly machinePausedMs: number; readonly maxWriteStallMachineRunningMs: number };
 }
 
 /** Applies the optimisations while two writers run, then checks that no committed row was lost. */
@@ -115,12 +117,25 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
   }
   const windows = migrationWindows(started, applyEnded);
   const summary = summariseWaits(waits, windows, report, sampler);
-  const perFile = stallsByMigration(report.gaps, windows).map((s) => ({ ...s, maxLockWaitMs: summary.lockWaitByFile.get(s.migration) ?? 0 }));
+  // A stall counted net of the time the hypervisor did not run the machine: what the migrations and the server account for.
+  const meter = sampler.cpu.length > 1 ? new PauseMeter(sampler.cpu) : undefined;
+  const running = meter && stallsByMigration(report.gaps, windows, (start, end) => end - start - meter.pausedMs(start, end));
+  const perFile = stallsByMigration(report.gaps, windows).map((s, i) => ({
+    ...s,
+    maxLockWaitMs: summary.lockWaitByFile.get(s.migration) ?? 0,
+    ...(running ? { maxWriteStallMachineRunningMs: running[i].maxWriteStallMs } : {}),
+  }));
   for (const s of perFile) {
     progress.note(
-      `  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}, longest lock wait ${s.maxLockWaitMs.toFixed(1)} ms`,
+      `  ${s.migration.padEnd(40)} longest write stall ${s.maxWriteStallMs.toFixed(1)} ms${s.writer ? ` (${s.writer} writer)` : ""}` +
+        `${s.maxWriteStallMachineRunningMs === undefined ? "" : `, ${s.maxWriteStallMachineRunningMs.toFixed(1)} ms while the machine ran`}, longest lock wait ${s.maxLockWaitMs.toFixed(1)} ms`,
     );
   }
+  const pauses = meter && {
+    machinePausedMs: meter.totalPausedMs(t0, applyEnded),
+    maxWriteStallMachineRunningMs: Math.max(0, ...report.gaps.map((g) => g.end - g.start - meter.pausedMs(g.start, g.end))),
+  };
+  if (pauses) progress.note(`the machine was paused for ${pauses.machinePausedMs.toFixed(0)} ms of the apply; longest write stall while it ran ${pauses.maxWriteStallMachineRunningMs.toFixed(1)} ms`);
   const lw = summary.longestLockWait;
   progress.note(lw ? `longest lock wait: ${lw.ms.toFixed(1)} ms (${lw.writer} writer on a ${lw.lock} lock during ${lw.migration}, blocked by ${lw.blockedBy})` : "no writer waited on a lock");
   const durationS = (performance.now() - t0) / 1000;
@@ -132,7 +147,7 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
       `${report.progressUpdatesCommitted} progress updates; ${report.errors} write errors${report.firstError ? ` (first: ${report.firstError})` : ""}; ` +
       `longest stall ${report.maxWriteStallMs.toFixed(1)} ms; rows lost ${rowsLost}`,
   );
-  return { report, perFile, durationS, rowsLost, stallWhere, hostWriteback, ...(lw ? { longestLockWait: lw } : {}) };
+  return { report, perFile, durationS, rowsLost, stallWhere, hostWriteback, ...(pauses ? { pauses } : {}), ...(lw ? { longestLockWait: lw } : {}) };
 }
 
 /** Which writer stalled longest, when, and which migration was running then. */
@@ -269,6 +284,7 @@ async function main(): Promise<void> {
         ...(migration.longestLockWait ? { longestLockWait: migration.longestLockWait } : {}),
         longestStall: migration.stallWhere,
         ...(migration.hostWriteback ? { hostWriteback: migration.hostWriteback } : {}),
+        ...(migration.pauses ?? {}),
       },
       noopApplyMs,
       writePath,

@@ -44,13 +44,22 @@ export function migrationWindows(started: readonly (readonly [number, string])[]
 /**
  * The longest overlap of any gap with each file's windows (a file retried by the
  * engine has several), one row per file in the order the files first started.
+ * `measure` says how long an overlap counts for: its length, or less (the part
+ * during which the machine ran, bench/host.ts PauseMeter).
  */
-export function stallsByMigration(gaps: readonly WriteGap[], windows: readonly MigrationWindow[]): MigrationStall[] {
+export function stallsByMigration(
+  gaps: readonly WriteGap[],
+  windows: readonly MigrationWindow[],
+  measure: (start: number, end: number) => number = (start, end) => end - start,
+): MigrationStall[] {
   const worst = new Map<string, { ms: number; writer: WriterName | null }>();
   for (const w of windows) {
     const row = worst.get(w.migration) ?? { ms: 0, writer: null };
     for (const g of gaps) {
-      const overlap = Math.min(g.end, w.end) - Math.max(g.start, w.start);
+      const start = Math.max(g.start, w.start);
+      const end = Math.min(g.end, w.end);
+      if (end <= start) continue;
+      const overlap = measure(start, end);
       if (overlap > row.ms) {
         row.ms = overlap;
         row.writer = g.writer;

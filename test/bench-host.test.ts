@@ -1,10 +1,11 @@
 /**
  * The benchmark's report of the host's kernel writeback (bench/host.ts): the
  * threshold the kernel applies, read from /proc, and the advice given when it
- * lets more dirty data pile up than a WAL fsync should queue behind.
+ * lets more dirty data pile up than a WAL fsync should queue behind; and the
+ * time the machine itself was paused, from the CPU time /proc/stat accounts.
  */
 import { describe, expect, test } from "vitest";
-import { RECOMMENDED_DIRTY_BACKGROUND_BYTES, describeHostWriteback, readHostWriteback, writebackThreshold } from "../bench/host";
+import { MIN_PAUSE_MS, PauseMeter, RECOMMENDED_DIRTY_BACKGROUND_BYTES, describeHostWriteback, parseCpuTicks, readHostWriteback, runningTickRate, writebackThreshold, type CpuSample } from "../bench/host";
 
 const GIB = 2 ** 30;
 
@@ -63,5 +64,80 @@ describe("host writeback", () => {
       readHostWriteback(fakeProc({ ...linuxDefaults, "/proc/sys/vm/dirty_background_bytes": `${RECOMMENDED_DIRTY_BACKGROUND_BYTES}\n` })),
     );
     expect(line).toBe(`host writeback starts at 64 MB of dirty data (vm.dirty_background_bytes = ${RECOMMENDED_DIRTY_BACKGROUND_BYTES})`);
+  });
+});
+
+/** Two CPUs at 100 ticks per second each: 0.2 ticks per ms while the machine runs. */
+const RUNNING = 0.2;
+
+/**
+ * A poll every `step` ms over [0, until), accounting nothing inside one of
+ * `pauses` ([start, end) pairs), where the poller, paused with the machine,
+ * takes no sample either.
+ */
+function samples(until: number, pauses: readonly [number, number][] = [], step = 5): CpuSample[] {
+  const out: CpuSample[] = [];
+  let ticks = 0;
+  for (let at = 0; at < until; at += step) {
+    const paused = pauses.some(([a, b]) => at >= a && at < b);
+    if (!paused) out.push({ at, ticks: Math.floor(ticks) });
+    if (!paused) ticks += RUNNING * step;
+  }
+  return out;
+}
+
+describe("machine pauses", () => {
+  test("parseCpuTicks sums every state of the aggregate cpu line, idle included, and finds nothing in a text without it", () => {
+    expect(parseCpuTicks("cpu  2683509 266045 837889 2182628 49761 0 54561 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 1\n")).toBe(6074393);
+    expect(parseCpuTicks("cpu0 1 2 3\n")).toBeUndefined();
+    expect(parseCpuTicks("")).toBeUndefined();
+  });
+
+  test("the running rate is the median over one-second chunks, so a pause inside the run does not lower it", () => {
+    const s = samples(10_000, [[4000, 4900]]);
+    expect(runningTickRate(s)).toBeCloseTo(RUNNING, 2);
+    // Over the whole span the same samples give a lower rate.
+    expect((s[s.length - 1].ticks - s[0].ticks) / (s[s.length - 1].at - s[0].at)).toBeLessThan(0.19);
+    expect(runningTickRate([])).toBe(0);
+    expect(runningTickRate(samples(500))).toBeCloseTo(RUNNING, 1);
+  });
+
+  test.each([
+    { what: "a window that holds the whole pause", start: 3900, end: 5100, paused: 400 },
+    { what: "the pause exactly", start: 4000, end: 4400, paused: 400 },
+    { what: "a window inside the pause (at most its own length)", start: 4100, end: 4200, paused: 100 },
+    { what: "a window before it", start: 1000, end: 2000, paused: 0 },
+    { what: "a window after it", start: 6000, end: 9000, paused: 0 },
+    { what: "an empty window", start: 4200, end: 4200, paused: 0 },
+  ])("pausedMs: $what", ({ start, end, paused }) => {
+    const meter = new PauseMeter(samples(10_000, [[4000, 4400]]));
+    expect(meter.pausedMs(start, end)).toBeGreaterThanOrEqual(paused - 10);
+    expect(meter.pausedMs(start, end)).toBeLessThanOrEqual(paused + 10);
+  });
+
+  test("a machine that ran throughout was never paused, and without samples nothing is known to be", () => {
+    const meter = new PauseMeter(samples(10_000));
+    expect(meter.pausedMs(0, 9_000)).toBeLessThan(10);
+    expect(meter.totalPausedMs(0, 10_000)).toBe(0);
+    // A poll that came late while the machine ran is not a pause.
+    const late = samples(10_000).filter((x) => x.at < 5000 || x.at >= 5000 + MIN_PAUSE_MS * 2);
+    expect(new PauseMeter(late).totalPausedMs(0, 10_000)).toBe(0);
+    expect(new PauseMeter([]).pausedMs(0, 1000)).toBe(0);
+  });
+
+  test("one vCPU of two paused counts as half its time: the machine ran at half speed", () => {
+    // Polls go on (the other CPU runs the poller), with half the ticks from 4000 to 4400.
+    const s = samples(10_000).map((x) => ({ at: x.at, ticks: x.ticks - Math.round(Math.min(Math.max(x.at - 4000, 0), 400) * (RUNNING / 2)) }));
+    expect(new PauseMeter(s).pausedMs(3900, 4500)).toBeCloseTo(200, -1);
+  });
+
+  test.each([
+    { what: "both pauses", start: 0, end: 10_000, total: 500 },
+    { what: "the part of a pause inside the window", start: 4200, end: 7000, total: 200 },
+    { what: "no pause", start: 5000, end: 7000, total: 0 },
+  ])("totalPausedMs adds up the pauses of a long window without the ticks' rounding: $what", ({ start, end, total }) => {
+    const meter = new PauseMeter(samples(10_000, [[4000, 4400], [8000, 8100]]));
+    expect(meter.totalPausedMs(start, end)).toBeGreaterThanOrEqual(total - 10);
+    expect(meter.totalPausedMs(start, end)).toBeLessThanOrEqual(total + 10);
   });
 });

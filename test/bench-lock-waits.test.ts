@@ -6,8 +6,20 @@
  */
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LockWaitSampler, lockWaitsOnly, longestLockWait, meanwhile, parseMeminfo, summariseWaits, waitsDuring } from "../bench/lock-waits";
+import { LockWaitSampler, describePause, lockWaitsOnly, longestLockWait, meanwhile, parseMeminfo, summariseWaits, waitsDuring } from "../bench/lock-waits";
+import { MIN_PAUSE_MS } from "../bench/host";
 import { serverConfig, useFreshDatabase } from "./harness/db";
+
+/** A poll every 10 ms for 3 s of 2 CPUs at 100 Hz (2 ticks per poll), with no time accounted in [from, to). */
+function cpuPausedBetween(from: number, to: number): { at: number; ticks: number }[] {
+  let ticks = 0;
+  return Array.from({ length: 301 }, (_, i) => {
+    const at = i * 10;
+    const sample = { at, ticks };
+    if (at < from || at >= to) ticks += 2;
+    return sample;
+  });
+}
 
 /** How long the blocker holds the table; the wait it causes cannot be shorter, minus the time the insert takes to arrive. */
 const HOLD_MS = 300;
@@ -34,8 +46,10 @@ describe("lock-wait sampler", () => {
   test("names the writer, the lock and the blocking session; the idle writer has no waits", async () => {
     const [blocker, events, progress, sampling] = await Promise.all(["migration-step", "events", "progress", "sampler"].map(connect));
     let meminfoReads = 0;
+    let statReads = 0;
     const fakeMeminfo = () => `MemTotal: 1000 kB\nDirty:     ${2048 * ++meminfoReads} kB\nWriteback:    1024 kB\n`;
-    const sampler = new LockWaitSampler(sampling, { events: await pid(events), progress: await pid(progress) }, fakeMeminfo);
+    const fakeStat = () => `cpu  ${++statReads} 0 0 100 0 0 0 0 0 0\ncpu0 1 0 0 50 0 0 0 0 0 0\n`;
+    const sampler = new LockWaitSampler(sampling, { events: await pid(events), progress: await pid(progress) }, { meminfo: fakeMeminfo, stat: fakeStat });
     sampler.start();
     await blocker.query("BEGIN");
     await blocker.query("LOCK TABLE bench_lock_t IN ACCESS EXCLUSIVE MODE");
@@ -56,6 +70,9 @@ describe("lock-wait sampler", () => {
     // One page-cache sample per poll, in order; the writers and the blocker (not in I/O) are never "other I/O".
     expect(sampler.pageCache.length).toBe(meminfoReads);
     expect(sampler.pageCache.map((c) => c.dirtyKb)).toEqual(Array.from({ length: meminfoReads }, (_, i) => 2048 * (i + 1)));
+    // And one CPU-time sample per poll, at the same moments.
+    expect(sampler.cpu.map((c) => c.ticks)).toEqual(Array.from({ length: statReads }, (_, i) => 100 + i + 1));
+    expect(sampler.cpu.map((c) => c.at)).toEqual(sampler.pageCache.map((c) => c.at));
     expect(sampler.otherIo.filter((o) => /migration-step|events|progress|sampler/.test(o.who))).toEqual([]);
   });
 
@@ -87,14 +104,26 @@ describe("lock-wait sampler", () => {
     expect(meanwhile([], [], 100, 200)).toBe("no other backend seen in I/O; page cache not sampled");
   });
 
+  test.each([
+    { what: "a machine that ran throughout", pausedMs: 0, text: "the machine ran throughout" },
+    { what: "a pause within a tick's accuracy", pausedMs: MIN_PAUSE_MS - 1, text: "the machine ran throughout" },
+    { what: "a pause of most of the stall", pausedMs: 276, text: "the machine ran only 38 % of it: for 276 ms its CPUs were accounted no time at all (/proc/stat), so the hypervisor did not run it" },
+  ])("describePause: $what", ({ pausedMs, text }) => {
+    expect(describePause(pausedMs, 445)).toBe(text);
+  });
+
   test("summariseWaits describes what went on beside the longest stall", () => {
     const waits = [{ writer: "events" as const, start: 100, end: 190, type: "LWLock", lock: "WALWrite", blockedBy: "" }];
     const s = summariseWaits(waits, [{ migration: "0007_x.sql", start: 0, end: 1000 }], { maxWriteStallMs: 100, maxWriteStallEndedAt: 200, maxWriteStallWriter: "events" }, {
       otherIo: [{ who: "walwriter", event: "IO:WalSync", start: 100, end: 200 }],
       pageCache: [{ at: 150, dirtyKb: 1024, writebackKb: 2048 }],
+      cpu: cpuPausedBetween(120, 180),
     });
     expect(s.longestStallWaits).toBe("LWLock:WALWrite 90 ms");
-    expect(s.longestStallMeanwhile).toBe("other backends' I/O: IO:WalSync by walwriter 100 ms; page cache up to 1 MB dirty, 2 MB under writeback");
+    expect(s.longestStallMeanwhile).toBe(
+      "other backends' I/O: IO:WalSync by walwriter 100 ms; page cache up to 1 MB dirty, 2 MB under writeback; " +
+        "the machine ran only 40 % of it: for 60 ms its CPUs were accounted no time at all (/proc/stat), so the hypervisor did not run it",
+    );
     expect(s.longestLockWait).toBeUndefined();
   });
 

@@ -179,25 +179,55 @@ describe("results", () => {
   test("latest.json adds the stall and lock wait per migration file and the host's writeback after the original fields, rounded, and the markdown lists them", () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-bench-")), "latest.json");
     const stalls = [
-      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.345, writer: "events" as const, maxLockWaitMs: 3.214 },
-      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0 },
+      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.345, writer: "events" as const, maxLockWaitMs: 3.214, maxWriteStallMachineRunningMs: 12.345 },
+      { migration: "0007_partition_conversion.sql", maxWriteStallMs: 445.6, writer: "events" as const, maxLockWaitMs: 0, maxWriteStallMachineRunningMs: 170.04 },
+      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0, maxWriteStallMachineRunningMs: 0 },
     ];
     const longestLockWait = { ms: 3.21, writer: "events" as const, lock: "relation", blockedBy: "4242 lp-migrate: LOCK TABLE x", migration: "0002_roles_and_grants.sql" };
     const hostWriteback = { dirtyBackgroundBytes: 67108864, dirtyBackgroundRatio: 10, dirtyExpireCentisecs: 3000, memAvailableBytes: 2 ** 34, thresholdBytes: 67108864 };
     const longestStall = "longest stall: events writer, +66.7s to +67.1s, during 0007_x.sql; waiting on LWLock:WALWrite 364 ms; meanwhile no other backend seen in I/O; page cache not sampled";
-    const r = results({ migrationUnderLoad: { maxWriteStallMs: 120.456, rowsLost: 0, durationS: 61.234, stallsByMigration: stalls, longestLockWait, longestStall, hostWriteback } });
+    const r = results({
+      migrationUnderLoad: {
+        maxWriteStallMs: 445.6,
+        rowsLost: 0,
+        durationS: 61.234,
+        stallsByMigration: stalls,
+        longestLockWait,
+        longestStall,
+        hostWriteback,
+        machinePausedMs: 1021.37,
+        maxWriteStallMachineRunningMs: 170.04,
+      },
+    });
     writeResults(file, r);
     const json = JSON.parse(fs.readFileSync(file, "utf8")) as { migrationUnderLoad: Record<string, unknown> };
-    expect(Object.keys(json.migrationUnderLoad)).toEqual(["maxWriteStallMs", "rowsLost", "durationS", "stallsByMigration", "longestLockWait", "longestStall", "hostWriteback"]);
+    expect(Object.keys(json.migrationUnderLoad)).toEqual([
+      "maxWriteStallMs",
+      "rowsLost",
+      "durationS",
+      "stallsByMigration",
+      "longestLockWait",
+      "longestStall",
+      "hostWriteback",
+      "machinePausedMs",
+      "maxWriteStallMachineRunningMs",
+    ]);
+    expect(json.migrationUnderLoad.machinePausedMs).toBe(1021.37);
+    expect(json.migrationUnderLoad.maxWriteStallMachineRunningMs).toBe(170.04);
     expect(json.migrationUnderLoad.longestStall).toBe(longestStall);
     expect(json.migrationUnderLoad.hostWriteback).toEqual(hostWriteback);
     expect(json.migrationUnderLoad.stallsByMigration).toEqual([
-      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.35, writer: "events", maxLockWaitMs: 3.21 },
-      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0 },
+      { migration: "0002_roles_and_grants.sql", maxWriteStallMs: 12.35, writer: "events", maxLockWaitMs: 3.21, maxWriteStallMachineRunningMs: 12.35 },
+      { migration: "0007_partition_conversion.sql", maxWriteStallMs: 445.6, writer: "events", maxLockWaitMs: 0, maxWriteStallMachineRunningMs: 170.04 },
+      { migration: "0009_personal_data.sql", maxWriteStallMs: 0, writer: null, maxLockWaitMs: 0, maxWriteStallMachineRunningMs: 0 },
     ]);
     expect(json.migrationUnderLoad.longestLockWait).toEqual(longestLockWait);
     const md = markdown(r);
-    expect(md).toMatch(/\| 0002_roles_and_grants\.sql \| 12\.3 ms \| events \| 3\.21 ms \|\n\| 0009_personal_data\.sql \| 0\.00 ms \| — \| 0\.00 ms \|/);
+    expect(md).toMatch(
+      /\| 0002_roles_and_grants\.sql \| 12\.3 ms \| 12\.3 ms \| events \| 3\.21 ms \|\n\| 0007_partition_conversion\.sql \| 446 ms \| 170 ms \| events \| 0\.00 ms \|\n\| 0009_personal_data\.sql \| 0\.00 ms \| 0\.00 ms \| — \| 0\.00 ms \|/,
+    );
+    expect(md).toContain("| Machine paused (no CPU time accounted) | 1021 ms |");
+    expect(md).toContain("| Longest write stall while the machine ran | 170 ms |");
     expect(md).toContain("| Longest lock wait | 3.21 ms (events writer, 0002_roles_and_grants.sql) |");
     expect(md).toContain("| Host writeback | host writeback starts at 64 MB of dirty data (vm.dirty_background_bytes = 67108864) |");
   });
@@ -230,11 +260,28 @@ describe("results", () => {
       { migration: "0004_c.sql", maxWriteStallMs: 20, writer: "events" },
     ]);
     expect(stallsByMigration([], migrationWindows([[0, "0005_d.sql"]], 10))).toEqual([{ migration: "0005_d.sql", maxWriteStallMs: 0, writer: null }]);
+    // Net of a pause from 360 to 390 (as PauseMeter measures it), 0002's retry counts 40 − 30 = 10 ms, so its first attempt's 20 ms is its worst.
+    const paused = (a: number, b: number) => Math.max(0, Math.min(b, 390) - Math.max(a, 360));
+    expect(stallsByMigration(gaps, windows, (a, b) => b - a - paused(a, b))).toEqual([
+      { migration: "0002_a.sql", maxWriteStallMs: 20, writer: "events" },
+      { migration: "0003_b.sql", maxWriteStallMs: 60, writer: "progress" },
+      { migration: "0004_c.sql", maxWriteStallMs: 20, writer: "events" },
+    ]);
   });
 
   test.each([
     ["only the fixture's slow analytics", {}, []],
     ["a slow write stall", { migrationUnderLoad: { maxWriteStallMs: 251, rowsLost: 0, durationS: 1 } }, ["longest write stall ≤ 250 ms"]],
+    [
+      "a slow write stall, not only while the machine was paused",
+      { migrationUnderLoad: { maxWriteStallMs: 445, rowsLost: 0, durationS: 1, machinePausedMs: 100, maxWriteStallMachineRunningMs: 251 } },
+      ["longest write stall ≤ 250 ms", "longest write stall while the machine ran ≤ 250 ms"],
+    ],
+    [
+      "a write stall over the target only while the machine was paused",
+      { migrationUnderLoad: { maxWriteStallMs: 445, rowsLost: 0, durationS: 1, machinePausedMs: 300, maxWriteStallMachineRunningMs: 170 } },
+      ["longest write stall ≤ 250 ms"],
+    ],
     ["a lost row", { migrationUnderLoad: { maxWriteStallMs: 1, rowsLost: 1, durationS: 1 } }, ["rows lost = 0"]],
     ["a slow no-op apply", { noopApplyMs: 501 }, ["no-op apply ≤ 500 ms"]],
   ] as const)("targets: %s", (_name, over, missed) => {
