@@ -81,11 +81,13 @@ export function describeHostWriteback(w: HostWriteback | undefined): string {
  * The CPU time the kernel has accounted to this machine by one moment: the sum
  * of every state of /proc/stat's aggregate `cpu` line (user, system, idle,
  * iowait, …), in USER_HZ ticks (proc(5), https://man7.org/linux/man-pages/man5/proc_stat.5.html).
- * Idle time counts, so on a running machine the sum grows at CPUs × USER_HZ
- * per second whatever the load. When the hypervisor does not run the virtual
- * CPUs, their ticks are not accounted (this host's kernel reports no steal
- * time), so the sum falls behind the wall clock: that gap is time the machine
- * itself was paused, which no query, lock or disk inside it explains.
+ * Idle time counts (an idle CPU's time is accounted when it wakes), so on a
+ * running machine the sum grows at CPUs × USER_HZ per second whatever the
+ * load. A virtual CPU that is not running at all (held by the hypervisor; this
+ * host's kernel reports no steal time) or runs with interrupts off gets no
+ * ticks, so the sum falls behind the wall clock: time the machine was paused,
+ * which no query, lock or disk wait inside it explains. Two CPU burners for
+ * 40 s leave no such gap on this host (bench/README.md).
  */
 export interface CpuSample {
   /** performance.now() of the read. */

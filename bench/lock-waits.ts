@@ -12,8 +12,8 @@
  * (the one flushing the WAL a commit waits for, a checkpoint, an index build)
  * and the kernel's dirty and under-writeback page cache (/proc/meminfo), so a
  * stall on the disk says whose I/O it queued behind; and the CPU time the
- * kernel has accounted (/proc/stat), so a stall during which the hypervisor
- * did not run the machine at all says so (bench/host.ts, PauseMeter).
+ * kernel has accounted (/proc/stat), so a stall during which nothing in the
+ * machine ran at all says so (bench/host.ts, PauseMeter).
  */
 import * as fs from "fs";
 import type { ClientBase } from "pg";
@@ -213,12 +213,12 @@ export function meanwhile(others: readonly OtherIo[], cache: readonly PageCacheS
   return parts.join("; ");
 }
 
-/** How much of a stretch of `ms` the machine ran, given the time it was paused. */
+/** How much of a stretch of `ms` the machine was paused, in words. */
 export function describePause(pausedMs: number, ms: number): string {
   if (pausedMs < MIN_PAUSE_MS) return "the machine ran throughout";
   return (
-    `the machine ran only ${Math.round((100 * (ms - pausedMs)) / ms)} % of it: for ${pausedMs.toFixed(0)} ms its CPUs were accounted no time at all ` +
-    `(/proc/stat), so the hypervisor did not run it`
+    `the machine was paused for ${pausedMs.toFixed(0)} ms of it (${Math.round((100 * pausedMs) / ms)} %): its CPUs were accounted no time in /proc/stat, ` +
+    `not even idle time, so nothing in it ran (bench/host.ts)`
   );
 }
 

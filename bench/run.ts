@@ -117,7 +117,7 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
   }
   const windows = migrationWindows(started, applyEnded);
   const summary = summariseWaits(waits, windows, report, sampler);
-  // A stall counted net of the time the hypervisor did not run the machine: what the migrations and the server account for.
+  // A stall counted net of the time nothing in the machine ran (bench/host.ts): what the migrations and the server account for.
   const meter = sampler.cpu.length > 1 ? new PauseMeter(sampler.cpu) : undefined;
   const running = meter && stallsByMigration(report.gaps, windows, (start, end) => end - start - meter.pausedMs(start, end));
   const perFile = stallsByMigration(report.gaps, windows).map((s, i) => ({

@@ -107,7 +107,11 @@ describe("lock-wait sampler", () => {
   test.each([
     { what: "a machine that ran throughout", pausedMs: 0, text: "the machine ran throughout" },
     { what: "a pause within a tick's accuracy", pausedMs: MIN_PAUSE_MS - 1, text: "the machine ran throughout" },
-    { what: "a pause of most of the stall", pausedMs: 276, text: "the machine ran only 38 % of it: for 276 ms its CPUs were accounted no time at all (/proc/stat), so the hypervisor did not run it" },
+    {
+      what: "a pause of most of the stall",
+      pausedMs: 276,
+      text: "the machine was paused for 276 ms of it (62 %): its CPUs were accounted no time in /proc/stat, not even idle time, so nothing in it ran (bench/host.ts)",
+    },
   ])("describePause: $what", ({ pausedMs, text }) => {
     expect(describePause(pausedMs, 445)).toBe(text);
   });
@@ -122,7 +126,7 @@ describe("lock-wait sampler", () => {
     expect(s.longestStallWaits).toBe("LWLock:WALWrite 90 ms");
     expect(s.longestStallMeanwhile).toBe(
       "other backends' I/O: IO:WalSync by walwriter 100 ms; page cache up to 1 MB dirty, 2 MB under writeback; " +
-        "the machine ran only 40 % of it: for 60 ms its CPUs were accounted no time at all (/proc/stat), so the hypervisor did not run it",
+        "the machine was paused for 60 ms of it (60 %): its CPUs were accounted no time in /proc/stat, not even idle time, so nothing in it ran (bench/host.ts)",
     );
     expect(s.longestLockWait).toBeUndefined();
   });
