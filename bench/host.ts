@@ -162,13 +162,14 @@ export class PauseMeter {
    * only those keeps a long window free of the ticks' rounding.
    */
   totalPausedMs(start: number, end: number): number {
+    if (this.rate <= 0) return 0;
     let total = 0;
     for (let i = Math.max(1, this.firstIndex((s) => s.at > start)); i < this.samples.length && this.samples[i - 1].at < end; i++) {
       const [a, b] = [this.samples[i - 1], this.samples[i]];
       const paused = b.at - a.at - (b.ticks - a.ticks) / this.rate;
-      if (this.rate > 0 && paused >= MIN_PAUSE_MS) total += Math.min(paused, Math.min(b.at, end) - Math.max(a.at, start));
+      if (paused >= MIN_PAUSE_MS) total += Math.min(paused, Math.min(b.at, end) - Math.max(a.at, start));
     }
-    return Math.max(0, total);
+    return total;
   }
 
   /** Index of the first sample for which `isPast` holds (binary search: it holds for every later one); the length when none. */
