@@ -81,13 +81,14 @@ export function describeHostWriteback(w: HostWriteback | undefined): string {
  * The CPU time the kernel has accounted to this machine by one moment: the sum
  * of every state of /proc/stat's aggregate `cpu` line (user, system, idle,
  * iowait, …), in USER_HZ ticks (proc(5), https://man7.org/linux/man-pages/man5/proc_stat.5.html).
- * Idle time counts (an idle CPU's time is accounted when it wakes), so on a
- * running machine the sum grows at CPUs × USER_HZ per second whatever the
- * load. A virtual CPU that is not running at all (held by the hypervisor; this
- * host's kernel reports no steal time) or runs with interrupts off gets no
- * ticks, so the sum falls behind the wall clock: time the machine was paused,
- * which no query, lock or disk wait inside it explains. Two CPU burners for
- * 40 s leave no such gap on this host (bench/README.md).
+ * Idle time counts, so on a running machine the sum grows at CPUs × USER_HZ
+ * per second whatever the load. A busy virtual CPU that is not running at all
+ * (held by the hypervisor; this host's kernel reports no steal time) or runs
+ * with interrupts off gets no ticks, so the sum falls behind the wall clock:
+ * time the machine was paused, which no query, lock or disk wait inside it
+ * explains. An idle vCPU held the same way may still be credited idle time,
+ * so what this measures is a lower bound. Two CPU burners for 40 s leave no
+ * such gap on this host (bench/README.md).
  */
 export interface CpuSample {
   /** performance.now() of the read. */
@@ -95,10 +96,19 @@ export interface CpuSample {
   readonly ticks: number;
 }
 
+/** States of the `cpu` line that add up to the time: user … steal; guest and guest_nice are already inside user and nice (proc_stat(5)). */
+const CPU_TIME_FIELDS = 8;
+
 /** The sum of the aggregate `cpu` line of /proc/stat text; undefined when there is none. */
 export function parseCpuTicks(text: string): number | undefined {
   const m = /^cpu\s+(\d[\d\s]*)$/m.exec(text);
-  return m ? m[1].trim().split(/\s+/).reduce((sum, n) => sum + Number(n), 0) : undefined;
+  return m
+    ? m[1]
+        .trim()
+        .split(/\s+/)
+        .slice(0, CPU_TIME_FIELDS)
+        .reduce((sum, n) => sum + Number(n), 0)
+    : undefined;
 }
 
 /** Span of samples one rate estimate is taken over: long enough that a tick's granularity does not matter. */
@@ -162,7 +172,7 @@ export class PauseMeter {
    * only those keeps a long window free of the ticks' rounding.
    */
   totalPausedMs(start: number, end: number): number {
-    if (this.rate <= 0) return 0;
+    if (this.rate <= 0 || end <= start) return 0;
     let total = 0;
     for (let i = Math.max(1, this.firstIndex((s) => s.at > start)); i < this.samples.length && this.samples[i - 1].at < end; i++) {
       const [a, b] = [this.samples[i - 1], this.samples[i]];

@@ -17,7 +17,7 @@
  */
 import * as fs from "fs";
 import type { ClientBase } from "pg";
-import { MIN_PAUSE_MS, PauseMeter, meminfoKb, parseCpuTicks, type CpuSample } from "./host";
+import { MIN_PAUSE_MS, meminfoKb, parseCpuTicks, type CpuSample, type PauseMeter } from "./host";
 import { stallsByMigration, type MigrationWindow, type WriterName } from "./stalls";
 import type { WriterReport } from "./writer";
 
@@ -215,7 +215,7 @@ export function meanwhile(others: readonly OtherIo[], cache: readonly PageCacheS
 
 /** How much of a stretch of `ms` the machine was paused, in words. */
 export function describePause(pausedMs: number, ms: number): string {
-  if (pausedMs < MIN_PAUSE_MS) return "the machine ran throughout";
+  if (pausedMs < MIN_PAUSE_MS) return "no pause of the machine seen";
   return (
     `the machine was paused for ${pausedMs.toFixed(0)} ms of it (${Math.round((100 * pausedMs) / ms)} %): its CPUs were accounted no time in /proc/stat, ` +
     `not even idle time, so nothing in it ran (bench/host.ts)`
@@ -266,7 +266,7 @@ export function summariseWaits(
   waits: readonly LockWait[],
   windows: readonly MigrationWindow[],
   report: Pick<WriterReport, "maxWriteStallMs" | "maxWriteStallEndedAt" | "maxWriteStallWriter">,
-  context: { readonly otherIo: readonly OtherIo[]; readonly pageCache: readonly PageCacheSample[]; readonly cpu: readonly CpuSample[] } = { otherIo: [], pageCache: [], cpu: [] },
+  context: { readonly otherIo: readonly OtherIo[]; readonly pageCache: readonly PageCacheSample[]; readonly pauses?: PauseMeter } = { otherIo: [], pageCache: [] },
 ): { lockWaitByFile: Map<string, number>; longestLockWait?: LongestLockWait; longestStallWaits: string; longestStallMeanwhile: string } {
   const locks = lockWaitsOnly(waits);
   const lockWaitByFile = new Map(stallsByMigration(locks, windows).map((w) => [w.migration, w.maxWriteStallMs]));
@@ -281,12 +281,6 @@ export function summariseWaits(
   const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
   const spent = waitsDuring(waits, report.maxWriteStallWriter, stallStart, report.maxWriteStallEndedAt);
   const longestStallWaits = spent.length ? spent.map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ") : "nothing sampled (running on CPU)";
-  const longestStallMeanwhile = meanwhile(
-    context.otherIo,
-    context.pageCache,
-    stallStart,
-    report.maxWriteStallEndedAt,
-    context.cpu.length ? new PauseMeter(context.cpu) : undefined,
-  );
+  const longestStallMeanwhile = meanwhile(context.otherIo, context.pageCache, stallStart, report.maxWriteStallEndedAt, context.pauses);
   return { lockWaitByFile, ...(longest ? { longestLockWait: longest } : {}), longestStallWaits, longestStallMeanwhile };
 }

@@ -116,9 +116,9 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
     waits = await sampler.stop();
   }
   const windows = migrationWindows(started, applyEnded);
-  const summary = summariseWaits(waits, windows, report, sampler);
   // A stall counted net of the time nothing in the machine ran (bench/host.ts): what the migrations and the server account for.
   const meter = sampler.cpu.length > 1 ? new PauseMeter(sampler.cpu) : undefined;
+  const summary = summariseWaits(waits, windows, report, { otherIo: sampler.otherIo, pageCache: sampler.pageCache, pauses: meter });
   const running = meter && stallsByMigration(report.gaps, windows, (start, end) => end - start - meter.pausedMs(start, end));
   const perFile = stallsByMigration(report.gaps, windows).map((s, i) => ({
     ...s,
@@ -133,7 +133,7 @@ async function migrationPhase(run: Run, migrations: readonly MigrationFile[], op
   }
   const pauses = meter && {
     machinePausedMs: meter.totalPausedMs(t0, applyEnded),
-    maxWriteStallMachineRunningMs: Math.max(0, ...report.gaps.map((g) => g.end - g.start - meter.pausedMs(g.start, g.end))),
+    maxWriteStallMachineRunningMs: report.gaps.reduce((m, g) => Math.max(m, g.end - g.start - meter.pausedMs(g.start, g.end)), 0),
   };
   if (pauses) progress.note(`the machine was paused for ${pauses.machinePausedMs.toFixed(0)} ms of the apply; longest write stall while it ran ${pauses.maxWriteStallMachineRunningMs.toFixed(1)} ms`);
   const lw = summary.longestLockWait;

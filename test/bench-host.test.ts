@@ -90,6 +90,8 @@ describe("machine pauses", () => {
   test("parseCpuTicks sums every state of the aggregate cpu line, idle included, and finds nothing in a text without it", () => {
     expect(parseCpuTicks("cpu  2683509 266045 837889 2182628 49761 0 54561 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 1\n")).toBe(6074393);
     expect(parseCpuTicks("cpu0 1 2 3\n")).toBeUndefined();
+    // guest and guest_nice (the last two) are already inside user and nice.
+    expect(parseCpuTicks("cpu  10 0 5 80 0 0 0 0 7 3\n")).toBe(95);
     expect(parseCpuTicks("")).toBeUndefined();
   });
 
@@ -122,6 +124,8 @@ describe("machine pauses", () => {
     // A poll that came late while the machine ran is not a pause.
     const late = samples(10_000).filter((x) => x.at < 5000 || x.at >= 5000 + MIN_PAUSE_MS * 2);
     expect(new PauseMeter(late).totalPausedMs(0, 10_000)).toBe(0);
+    // A pause shorter than a tick's accuracy is not added up.
+    expect(new PauseMeter(samples(10_000, [[5000, 5000 + MIN_PAUSE_MS - 5]])).totalPausedMs(0, 10_000)).toBe(0);
     expect(new PauseMeter([]).pausedMs(0, 1000)).toBe(0);
   });
 
