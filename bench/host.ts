@@ -161,8 +161,7 @@ export class PauseMeter {
     if (this.rate <= 0 || end <= start) return 0;
     const before = this.samples[Math.max(0, this.firstIndex((s) => s.at > start) - 1)];
     const after = this.samples[Math.min(this.samples.length - 1, this.firstIndex((s) => s.at >= end))];
-    const paused = after.at - before.at - (after.ticks - before.ticks) / this.rate;
-    return Math.min(end - start, Math.max(0, paused));
+    return Math.min(end - start, Math.max(0, this.shortfallMs(before, after)));
   }
 
   /**
@@ -176,10 +175,15 @@ export class PauseMeter {
     let total = 0;
     for (let i = Math.max(1, this.firstIndex((s) => s.at > start)); i < this.samples.length && this.samples[i - 1].at < end; i++) {
       const [a, b] = [this.samples[i - 1], this.samples[i]];
-      const paused = b.at - a.at - (b.ticks - a.ticks) / this.rate;
+      const paused = this.shortfallMs(a, b);
       if (paused >= MIN_PAUSE_MS) total += Math.min(paused, Math.min(b.at, end) - Math.max(a.at, start));
     }
     return total;
+  }
+
+  /** Wall time between two samples minus the time their accounted ticks cover at the running rate. */
+  private shortfallMs(a: CpuSample, b: CpuSample): number {
+    return b.at - a.at - (b.ticks - a.ticks) / this.rate;
   }
 
   /** Index of the first sample for which `isPast` holds (binary search: it holds for every later one); the length when none. */

@@ -5,7 +5,8 @@
  * time the machine itself was paused, from the CPU time /proc/stat accounts.
  */
 import { describe, expect, test } from "vitest";
-import { MIN_PAUSE_MS, PauseMeter, RECOMMENDED_DIRTY_BACKGROUND_BYTES, describeHostWriteback, parseCpuTicks, readHostWriteback, runningTickRate, writebackThreshold, type CpuSample } from "../bench/host";
+import { MIN_PAUSE_MS, PauseMeter, RECOMMENDED_DIRTY_BACKGROUND_BYTES, describeHostWriteback, parseCpuTicks, readHostWriteback, runningTickRate, writebackThreshold } from "../bench/host";
+import { RUNNING_TICKS_PER_MS, cpuSamples } from "./harness/cpu-samples";
 
 const GIB = 2 ** 30;
 
@@ -67,25 +68,6 @@ describe("host writeback", () => {
   });
 });
 
-/** Two CPUs at 100 ticks per second each: 0.2 ticks per ms while the machine runs. */
-const RUNNING = 0.2;
-
-/**
- * A poll every `step` ms over [0, until), accounting nothing inside one of
- * `pauses` ([start, end) pairs), where the poller, paused with the machine,
- * takes no sample either.
- */
-function samples(until: number, pauses: readonly [number, number][] = [], step = 5): CpuSample[] {
-  const out: CpuSample[] = [];
-  let ticks = 0;
-  for (let at = 0; at < until; at += step) {
-    const paused = pauses.some(([a, b]) => at >= a && at < b);
-    if (!paused) out.push({ at, ticks: Math.floor(ticks) });
-    if (!paused) ticks += RUNNING * step;
-  }
-  return out;
-}
-
 describe("machine pauses", () => {
   test("parseCpuTicks sums every state of the aggregate cpu line, idle included, and finds nothing in a text without it", () => {
     expect(parseCpuTicks("cpu  2683509 266045 837889 2182628 49761 0 54561 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 1\n")).toBe(6074393);
@@ -96,12 +78,12 @@ describe("machine pauses", () => {
   });
 
   test("the running rate is the median over one-second chunks, so a pause inside the run does not lower it", () => {
-    const s = samples(10_000, [[4000, 4900]]);
-    expect(runningTickRate(s)).toBeCloseTo(RUNNING, 2);
+    const s = cpuSamples(10_000, [[4000, 4900]]);
+    expect(runningTickRate(s)).toBeCloseTo(RUNNING_TICKS_PER_MS, 2);
     // Over the whole span the same samples give a lower rate.
     expect((s[s.length - 1].ticks - s[0].ticks) / (s[s.length - 1].at - s[0].at)).toBeLessThan(0.19);
     expect(runningTickRate([])).toBe(0);
-    expect(runningTickRate(samples(500))).toBeCloseTo(RUNNING, 1);
+    expect(runningTickRate(cpuSamples(500))).toBeCloseTo(RUNNING_TICKS_PER_MS, 1);
   });
 
   test.each([
@@ -112,26 +94,26 @@ describe("machine pauses", () => {
     { what: "a window after it", start: 6000, end: 9000, paused: 0 },
     { what: "an empty window", start: 4200, end: 4200, paused: 0 },
   ])("pausedMs: $what", ({ start, end, paused }) => {
-    const meter = new PauseMeter(samples(10_000, [[4000, 4400]]));
+    const meter = new PauseMeter(cpuSamples(10_000, [[4000, 4400]]));
     expect(meter.pausedMs(start, end)).toBeGreaterThanOrEqual(paused - 10);
     expect(meter.pausedMs(start, end)).toBeLessThanOrEqual(paused + 10);
   });
 
   test("a machine that ran throughout was never paused, and without samples nothing is known to be", () => {
-    const meter = new PauseMeter(samples(10_000));
+    const meter = new PauseMeter(cpuSamples(10_000));
     expect(meter.pausedMs(0, 9_000)).toBeLessThan(10);
     expect(meter.totalPausedMs(0, 10_000)).toBe(0);
     // A poll that came late while the machine ran is not a pause.
-    const late = samples(10_000).filter((x) => x.at < 5000 || x.at >= 5000 + MIN_PAUSE_MS * 2);
+    const late = cpuSamples(10_000).filter((x) => x.at < 5000 || x.at >= 5000 + MIN_PAUSE_MS * 2);
     expect(new PauseMeter(late).totalPausedMs(0, 10_000)).toBe(0);
     // A pause shorter than a tick's accuracy is not added up.
-    expect(new PauseMeter(samples(10_000, [[5000, 5000 + MIN_PAUSE_MS - 5]])).totalPausedMs(0, 10_000)).toBe(0);
+    expect(new PauseMeter(cpuSamples(10_000, [[5000, 5000 + MIN_PAUSE_MS - 5]])).totalPausedMs(0, 10_000)).toBe(0);
     expect(new PauseMeter([]).pausedMs(0, 1000)).toBe(0);
   });
 
   test("one vCPU of two paused counts as half its time: the machine ran at half speed", () => {
     // Polls go on (the other CPU runs the poller), with half the ticks from 4000 to 4400.
-    const s = samples(10_000).map((x) => ({ at: x.at, ticks: x.ticks - Math.round(Math.min(Math.max(x.at - 4000, 0), 400) * (RUNNING / 2)) }));
+    const s = cpuSamples(10_000).map((x) => ({ at: x.at, ticks: x.ticks - Math.round(Math.min(Math.max(x.at - 4000, 0), 400) * (RUNNING_TICKS_PER_MS / 2)) }));
     expect(new PauseMeter(s).pausedMs(3900, 4500)).toBeCloseTo(200, -1);
   });
 
@@ -140,7 +122,7 @@ describe("machine pauses", () => {
     { what: "the part of a pause inside the window", start: 4200, end: 7000, total: 200 },
     { what: "no pause", start: 5000, end: 7000, total: 0 },
   ])("totalPausedMs adds up the pauses of a long window without the ticks' rounding: $what", ({ start, end, total }) => {
-    const meter = new PauseMeter(samples(10_000, [[4000, 4400], [8000, 8100]]));
+    const meter = new PauseMeter(cpuSamples(10_000, [[4000, 4400], [8000, 8100]]));
     expect(meter.totalPausedMs(start, end)).toBeGreaterThanOrEqual(total - 10);
     expect(meter.totalPausedMs(start, end)).toBeLessThanOrEqual(total + 10);
   });

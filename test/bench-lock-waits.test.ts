@@ -8,19 +8,8 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LockWaitSampler, describePause, lockWaitsOnly, longestLockWait, meanwhile, parseMeminfo, summariseWaits, waitsDuring } from "../bench/lock-waits";
 import { MIN_PAUSE_MS, PauseMeter } from "../bench/host";
+import { cpuSamples } from "./harness/cpu-samples";
 import { serverConfig, useFreshDatabase } from "./harness/db";
-
-/** A poll every 10 ms for 3 s of 2 CPUs at 100 Hz (2 ticks per poll); in [from, to) the machine, poller included, is paused. */
-function cpuPausedBetween(from: number, to: number): { at: number; ticks: number }[] {
-  let ticks = 0;
-  const samples: { at: number; ticks: number }[] = [];
-  for (let at = 0; at <= 3000; at += 10) {
-    if (at >= from && at < to) continue;
-    samples.push({ at, ticks });
-    ticks += 2;
-  }
-  return samples;
-}
 
 /** How long the blocker holds the table; the wait it causes cannot be shorter, minus the time the insert takes to arrive. */
 const HOLD_MS = 300;
@@ -122,7 +111,8 @@ describe("lock-wait sampler", () => {
     const s = summariseWaits(waits, [{ migration: "0007_x.sql", start: 0, end: 1000 }], { maxWriteStallMs: 100, maxWriteStallEndedAt: 200, maxWriteStallWriter: "events" }, {
       otherIo: [{ who: "walwriter", event: "IO:WalSync", start: 100, end: 200 }],
       pageCache: [{ at: 150, dirtyKb: 1024, writebackKb: 2048 }],
-      pauses: new PauseMeter(cpuPausedBetween(120, 180)),
+      // A poll every 10 ms for 3 s; the machine, poller included, paused from 120 to 180.
+      pauses: new PauseMeter(cpuSamples(3001, [[120, 180]], 10)),
     });
     expect(s.longestStallWaits).toBe("LWLock:WALWrite 90 ms");
     expect(s.longestStallMeanwhile).toBe(
