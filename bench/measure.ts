@@ -8,11 +8,11 @@ import * as os from "os";
 import type { Client } from "pg";
 import type { Options } from "./options";
 import type { Progress } from "./progress";
-import { TARGETS, median, summariseRepeats, type QueryResult } from "./report";
+import { TARGETS, median, summariseRepeats, type OptimizedOnlyResult, type QueryResult } from "./report";
 import { runCell, type CellResult } from "./runner";
 import { APP_STATEMENT_TIMEOUT_MS } from "./server";
 import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
-import { HOT_QUERIES, loadParams, operation, readSchemaFacts } from "./workload";
+import { HOT_QUERIES, loadParams, operation, readSchemaFacts, type HotQuery } from "./workload";
 
 /** What else ran on the machine during a phase: the benchmark shares 2 cores with other work, and its own client costs CPU too. */
 export interface PhaseContext {
@@ -40,7 +40,7 @@ export function describeContext(phase: string, c: PhaseContext): string {
 export type MeasuredCell = CellResult & { readonly server?: ServerCost };
 
 /**
- * Measures every hot query at every concurrency on the current schema, with
+ * Measures every query of `queries` (the hot queries unless given) at every concurrency on the current schema, with
  * pg_stat_statements reset before each cell (on `stats`, a session allowed to
  * reset and read it) and read after it. With `repeats` > 1, the
  * TARGETS.concurrency cells run that many times in all: further passes over
@@ -54,14 +54,15 @@ export async function measurePhase(
   progress: Progress,
   stats: Client,
   repeats = 1,
+  queries: readonly HotQuery[] = HOT_QUERIES,
 ): Promise<Map<string, MeasuredCell[]>> {
   const params = await loadParams(clients[0]);
   const facts = await readSchemaFacts(clients[0]);
   const out = new Map<string, MeasuredCell[]>();
   const extra = opts.concurrencies.includes(TARGETS.concurrency) ? repeats - 1 : 0;
-  const cells = HOT_QUERIES.length * (opts.concurrencies.length + extra);
+  const cells = queries.length * (opts.concurrencies.length + extra);
   let cell = 0;
-  const measure = async (q: (typeof HOT_QUERIES)[number], c: number, label: string) => {
+  const measure = async (q: HotQuery, c: number, label: string) => {
     const op = operation(q, facts, params);
     const ids = idsByQuery.get(q.name) ?? [];
     await resetStatementStats(stats);
@@ -81,14 +82,14 @@ export async function measurePhase(
   };
   // Query ids per statement, looked up after its warm-up (one client, so its entry has its text).
   const idsByQuery = new Map<string, string[]>();
-  for (const q of HOT_QUERIES) {
+  for (const q of queries) {
     progress.update(`${phase}: ${q.name} warm-up`, cell / cells);
     await runCell(clients, 1, operation(q, facts, params), { durationMs: opts.warmupMs });
     idsByQuery.set(q.name, await statementIds(stats, q.sql(facts)));
     for (const c of opts.concurrencies) await measure(q, c, extra > 0 && c === TARGETS.concurrency ? ` (repeat 1/${repeats})` : "");
   }
   for (let i = 0; i < extra; i++) {
-    for (const q of HOT_QUERIES) await measure(q, TARGETS.concurrency, ` (repeat ${i + 2}/${repeats})`);
+    for (const q of queries) await measure(q, TARGETS.concurrency, ` (repeat ${i + 2}/${repeats})`);
   }
   return out;
 }
@@ -97,6 +98,30 @@ export async function measurePhase(
 export function medianCell(cells: readonly MeasuredCell[]): MeasuredCell {
   const m = median(cells.map((c) => c.p95));
   return cells.find((c) => c.p95 === m) ?? cells[0];
+}
+
+/** One query's optimised cells at one concurrency: the median repeat, its server cost, and the repeats when there are several. */
+function optimisedSummary(as: readonly MeasuredCell[]): Pick<OptimizedOnlyResult, "optimized" | "optimizedRepeats"> & { readonly cell: MeasuredCell } {
+  const cell = medianCell(as);
+  return {
+    cell,
+    optimized: { p50: cell.p50, p95: cell.p95, p99: cell.p99, tps: cell.tps },
+    ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
+  };
+}
+
+/** The optimised-only queries' rows (bench/workload.ts OPTIMISED_ONLY), in query and concurrency order. */
+export function optimizedOnlyResults(opts: Options, queries: readonly HotQuery[], cells: Map<string, MeasuredCell[]>): OptimizedOnlyResult[] {
+  const out: OptimizedOnlyResult[] = [];
+  for (const q of queries) {
+    for (const c of opts.concurrencies) {
+      const as = cells.get(`${q.name}@${c}`);
+      if (!as) continue;
+      const { cell, ...summary } = optimisedSummary(as);
+      out.push({ name: q.name, concurrency: c, ...summary, ...(cell.server ? { server: cell.server } : {}) });
+    }
+  }
+  return out;
 }
 
 /** The per-query comparison rows, the cancelled calls, and which chart points are lower bounds. */
@@ -110,15 +135,14 @@ export function compare(opts: Options, before: Map<string, MeasuredCell[]>, afte
       const as = after.get(`${q.name}@${c}`);
       if (!bs || !as) continue;
       const b = medianCell(bs);
-      const a = medianCell(as);
-      const pick = (r: CellResult) => ({ p50: r.p50, p95: r.p95, p99: r.p99, tps: r.tps });
+      const { cell: a, ...optimised } = optimisedSummary(as);
       queries.push({
         name: q.name,
         concurrency: c,
-        baseline: pick(b),
-        optimized: pick(a),
+        baseline: { p50: b.p50, p95: b.p95, p99: b.p99, tps: b.tps },
+        optimized: optimised.optimized,
         server: { baseline: b.server, optimized: a.server },
-        ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
+        ...(optimised.optimizedRepeats ? { optimizedRepeats: optimised.optimizedRepeats } : {}),
       });
       for (const [phase, r] of [["baseline", b], ...as.map((x) => ["optimized", x] as const)] as const) {
         if (r.timeouts === 0) continue;

@@ -31,6 +31,20 @@ export interface QueryResult {
   readonly optimizedRepeats?: RepeatSummary;
 }
 
+/**
+ * A query measured on the optimised schema only (OPTIMISED_ONLY in bench/workload.ts): the machine's floors and the
+ * view read. Not a hot query: no baseline, no target; the floors show what this machine allows any design.
+ */
+export interface OptimizedOnlyResult {
+  readonly name: string;
+  readonly concurrency: number;
+  /** At TARGETS.concurrency: the repeat with the median p95 (see optimizedRepeats). */
+  readonly optimized: LatencySummary;
+  readonly server?: ServerCost;
+  /** The repeated cells (TARGETS.concurrency only). */
+  readonly optimizedRepeats?: RepeatSummary;
+}
+
 /** Repeats of one cell: every repeat's p95 and server time, their median and spread (max − min). */
 export interface RepeatSummary {
   readonly p95: readonly number[];
@@ -83,6 +97,8 @@ export interface BenchResults {
     readonly maxWriteStallMachineRunningMs?: number;
   };
   readonly noopApplyMs: number;
+  /** The optimised-only queries at every concurrency: the floors of this machine and client, and the view read. */
+  readonly optimizedOnly?: readonly OptimizedOnlyResult[];
   /** The event insert with and without the analytics rollup's trigger (bench/write-path.ts). */
   readonly writePath?: WritePathResult;
   /** The hot reads through the client's two-level cache (bench/cache.ts), or why the phase did not run. */
@@ -292,6 +308,19 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
       lines.push(`| ${s.migration} | ${fmtMs(s.maxWriteStallMs)} ms | ${optional(s.maxWriteStallMachineRunningMs)} | ${s.writer ?? "—"} | ${optional(s.maxLockWaitMs)} |`);
     }
   }
+  if (r.optimizedOnly && r.optimizedOnly.length > 0) {
+    lines.push(
+      "",
+      "| Optimised schema only (not in the comparison) | Clients | p50 / p95 / p99 (ms) | tps | Server ms/call (blocks hit) | p95 repeats (median, spread) |",
+      "|---|---:|---:|---:|---:|---:|",
+    );
+    for (const q of r.optimizedOnly) {
+      const o = q.optimized;
+      lines.push(
+        `| ${q.name} | ${q.concurrency} | ${fmtMs(o.p50)} / ${fmtMs(o.p95)} / ${fmtMs(o.p99)} | ${o.tps.toFixed(1)} | ${fmtCost(q.server)} | ${fmtRepeats(q.optimizedRepeats)} |`,
+      );
+    }
+  }
   if (r.cache) lines.push("", ...cacheMarkdown(r.cache));
   lines.push("", "| Target | Measured | Met |", "|---|---:|:---:|");
   for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.ok ? "yes" : "**no**"} |`);
@@ -369,6 +398,17 @@ export function writeResults(file: string, r: BenchResults): void {
         : { maxWriteStallMachineRunningMs: round(r.migrationUnderLoad.maxWriteStallMachineRunningMs) }),
     },
     noopApplyMs: round(r.noopApplyMs),
+    ...(r.optimizedOnly
+      ? {
+          optimizedOnly: r.optimizedOnly.map((q) => ({
+            name: q.name,
+            concurrency: q.concurrency,
+            optimized: pick(q.optimized),
+            ...(q.server ? { server: q.server } : {}),
+            ...(q.optimizedRepeats ? { optimizedRepeats: q.optimizedRepeats } : {}),
+          })),
+        }
+      : {}),
     ...(r.writePath ? { writePath: r.writePath } : {}),
     ...(r.cache ? { cache: stableCache(r.cache) } : {}),
   };

@@ -19,9 +19,12 @@ import {
   HOT_QUERIES,
   INSTRUCTOR_ANALYTICS,
   LEARNER_DASHBOARD,
+  OPTIMISED_ONLY,
+  PRECOMPUTED_ANALYTICS,
   PROGRESS_UPSERT,
   WINDOW_DAYS,
   loadParams,
+  precomputeAnalytics,
   readSchemaFacts,
   type Params,
 } from "../bench/workload";
@@ -195,6 +198,35 @@ describe("rewritten hot queries answer exactly as the original SQL", () => {
       [courses],
     );
     expect(today.rows[0].learners).toBe(raw.rows[0].n);
+  });
+
+  test("the precomputed analytics answers (the bench's floor for the windows) are the rollup's rows, and go away with their schema", async () => {
+    const instructors = await instructorsWithEvents();
+    const facts = await readSchemaFacts(m);
+    const sql = HOT_QUERIES.find((q) => q.name === "instructor_analytics_30d")!.sql(facts);
+    const stored = await withSuperuser((c) => precomputeAnalytics(c, instructors, sql));
+    try {
+      expect(stored).toBeGreaterThan(instructors.length * 10);
+      let nonEmpty = 0;
+      for (const days of Object.values(WINDOW_DAYS)) {
+        const floor = OPTIMISED_ONLY.find((q) => q.name === `instructor_analytics_${days}d_precomputed`)!;
+        expect(floor.sql(facts)).toBe(PRECOMPUTED_ANALYTICS.read);
+        for (const i of instructors) {
+          const answer = (await m.query(INSTRUCTOR_ANALYTICS.rollup, [i, days])).rows;
+          expect((await m.query(PRECOMPUTED_ANALYTICS.read, [i, days])).rows, `instructor ${i}, ${days} days`).toEqual(answer);
+          if (answer.length > 0) nonEmpty++;
+        }
+      }
+      expect(nonEmpty).toBeGreaterThan(10);
+      // Read by primary key in the answer's order: no sort, no aggregate, the cheapest form of the same rows.
+      const plan = (await m.query(`EXPLAIN (COSTS OFF) ${PRECOMPUTED_ANALYTICS.read.replace("$1", instructors[0]).replace("$2", "30")}`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toMatch(/^Index Only Scan using analytics_answers_pkey/);
+      // Built again, it replaces the first build rather than failing or doubling.
+      expect(await withSuperuser((c) => precomputeAnalytics(c, instructors, sql))).toBe(stored);
+    } finally {
+      await withSuperuser((c) => c.query(PRECOMPUTED_ANALYTICS.drop));
+    }
+    expect((await m.query("SELECT to_regnamespace('lp_bench') AS s")).rows[0].s).toBeNull();
   });
 
   test("progress upsert: ON CONFLICT leaves the same rows as update-then-insert", async () => {

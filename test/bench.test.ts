@@ -303,6 +303,36 @@ describe("results", () => {
     expect(q.optimizedRepeats).toEqual({ p95: [9, 7, 12], medianP95: 9, spreadP95: 5, meanExecMs: [0.5, 0.6] });
   });
 
+  test("the optimised-only cells (the floors) are written after the original fields, rounded, and the markdown lists them", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-bench-")), "latest.json");
+    const server = { calls: 10, meanExecMs: 0.0412, meanPlanMs: 0, sharedHitPerCall: 5, sharedReadPerCall: 0 };
+    const optimizedOnly = [
+      { name: "select_1_floor", concurrency: 1, optimized: s(0.1) },
+      {
+        name: "instructor_analytics_30d_precomputed",
+        concurrency: 16,
+        optimized: { p50: 5.3217, p95: 19.5678, p99: 30.1, tps: 1954.66 },
+        server,
+        optimizedRepeats: summariseRepeats([{ p95: 21.7, meanExecMs: 0.04 }, { p95: 19.5678, meanExecMs: 0.0412 }, { p95: 19.2, meanExecMs: 0.05 }]),
+      },
+    ];
+    const r = results({ optimizedOnly });
+    writeResults(file, { ...r, writePath: undefined });
+    const json = JSON.parse(fs.readFileSync(file, "utf8")) as { optimizedOnly: Record<string, unknown>[] } & Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(["scale", "pgVersion", "queries", "migrationUnderLoad", "noopApplyMs", "optimizedOnly"]);
+    expect(json.optimizedOnly.map((q) => Object.keys(q))).toEqual([
+      ["name", "concurrency", "optimized"],
+      ["name", "concurrency", "optimized", "server", "optimizedRepeats"],
+    ]);
+    expect(json.optimizedOnly[1].optimized).toEqual({ p50: 5.322, p95: 19.568, p99: 30.1, tps: 1954.7 });
+    expect(json.optimizedOnly[1].optimizedRepeats).toEqual({ p95: [21.7, 19.568, 19.2], medianP95: 19.568, spreadP95: 2.5, meanExecMs: [0.04, 0.0412, 0.05] });
+    const md = markdown(r);
+    expect(md).toContain("| select_1_floor | 1 | 0.05 / 0.10 / 0.15 | 100.0 | — | — |");
+    expect(md).toContain("| instructor_analytics_30d_precomputed | 16 | 5.32 / 19.6 / 30.1 | 1954.7 | 0.041 (5) | 21.7, 19.6, 19.2 (19.6, ±1.25) |");
+    // Not targets: the floors show what the machine allows, they are not hot queries.
+    expect(checkTargets(r).some((t) => t.target.includes("precomputed") || t.target.includes("select_1"))).toBe(false);
+  });
+
   test.each([
     [[3, 1, 2], 2],
     [[4, 1, 3, 2], 2],
