@@ -276,7 +276,8 @@ export function summariseWaits(
     writer: lw.writer,
     lock: lw.lock,
     blockedBy: lw.blockedBy,
-    migration: stallsByMigration([lw], windows).find((w) => w.writer !== null)?.migration ?? "none",
+    // The file it overlaps most: a wait's start is the poll before it, so it may reach a few ms into the file before.
+    migration: stallsByMigration([lw], windows).reduce((a, w) => (w.maxWriteStallMs > a.ms ? { ms: w.maxWriteStallMs, migration: w.migration } : a), { ms: 0, migration: "none" }).migration,
   };
   const stallStart = report.maxWriteStallEndedAt - report.maxWriteStallMs;
   const spent = waitsDuring(waits, report.maxWriteStallWriter, stallStart, report.maxWriteStallEndedAt);

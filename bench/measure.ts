@@ -8,7 +8,7 @@ import * as os from "os";
 import type { Client } from "pg";
 import type { Options } from "./options";
 import type { Progress } from "./progress";
-import { TARGETS, median, summariseRepeats, type OptimizedOnlyResult, type QueryResult } from "./report";
+import { TARGETS, median, summariseRepeats, type LatencySummary, type OptimizedOnlyResult, type QueryResult } from "./report";
 import { runCell, type CellResult } from "./runner";
 import { APP_STATEMENT_TIMEOUT_MS } from "./server";
 import { resetStatementStats, statementCost, statementIds, type ServerCost } from "./stats";
@@ -40,9 +40,10 @@ export function describeContext(phase: string, c: PhaseContext): string {
 export type MeasuredCell = CellResult & { readonly server?: ServerCost };
 
 /**
- * Measures every query of `queries` (the hot queries unless given) at every concurrency on the current schema, with
- * pg_stat_statements reset before each cell (on `stats`, a session allowed to
- * reset and read it) and read after it. With `repeats` > 1, the
+ * Measures every query of `queries` (the hot queries unless given) at every
+ * concurrency on the current schema, with pg_stat_statements reset before
+ * each cell (on `stats`, a session allowed to reset and read it) and read
+ * after it. With `repeats` > 1, the
  * TARGETS.concurrency cells run that many times in all: further passes over
  * every query after the first, so the repeats of one query are minutes apart
  * and see different background load.
@@ -100,28 +101,40 @@ export function medianCell(cells: readonly MeasuredCell[]): MeasuredCell {
   return cells.find((c) => c.p95 === m) ?? cells[0];
 }
 
-/** One query's optimised cells at one concurrency: the median repeat, its server cost, and the repeats when there are several. */
+/** A cell's latency summary. */
+function latency(r: CellResult): LatencySummary {
+  return { p50: r.p50, p95: r.p95, p99: r.p99, tps: r.tps };
+}
+
+/** A cell's cancelled calls, as the markdown lists them. */
+function cancelledCalls(name: string, concurrency: number, phase: string, r: CellResult): string {
+  return `${name} at ${concurrency} clients (${phase}): ${r.timeouts} of ${r.timeouts + r.operations} calls`;
+}
+
+/** One query's optimised cells at one concurrency: the median repeat, and the repeats when there are several. */
 function optimisedSummary(as: readonly MeasuredCell[]): Pick<OptimizedOnlyResult, "optimized" | "optimizedRepeats"> & { readonly cell: MeasuredCell } {
   const cell = medianCell(as);
   return {
     cell,
-    optimized: { p50: cell.p50, p95: cell.p95, p99: cell.p99, tps: cell.tps },
+    optimized: latency(cell),
     ...(as.length > 1 ? { optimizedRepeats: summariseRepeats(as.map((x) => ({ p95: x.p95, meanExecMs: x.server?.meanExecMs }))) } : {}),
   };
 }
 
-/** The optimised-only queries' rows (bench/workload.ts OPTIMISED_ONLY), in query and concurrency order. */
-export function optimizedOnlyResults(opts: Options, queries: readonly HotQuery[], cells: Map<string, MeasuredCell[]>): OptimizedOnlyResult[] {
-  const out: OptimizedOnlyResult[] = [];
+/** The optimised-only queries' rows (bench/workload.ts OPTIMISED_ONLY) in query and concurrency order, and their cancelled calls. */
+export function optimizedOnlyResults(opts: Options, queries: readonly HotQuery[], cells: Map<string, MeasuredCell[]>): { rows: OptimizedOnlyResult[]; cut: string[] } {
+  const rows: OptimizedOnlyResult[] = [];
+  const cut: string[] = [];
   for (const q of queries) {
     for (const c of opts.concurrencies) {
       const as = cells.get(`${q.name}@${c}`);
       if (!as) continue;
       const { cell, ...summary } = optimisedSummary(as);
-      out.push({ name: q.name, concurrency: c, ...summary, ...(cell.server ? { server: cell.server } : {}) });
+      rows.push({ name: q.name, concurrency: c, ...summary, ...(cell.server ? { server: cell.server } : {}) });
+      cut.push(...as.filter((r) => r.timeouts > 0).map((r) => cancelledCalls(q.name, c, "optimised only", r)));
     }
   }
-  return out;
+  return { rows, cut };
 }
 
 /** The per-query comparison rows, the cancelled calls, and which chart points are lower bounds. */
@@ -139,14 +152,14 @@ export function compare(opts: Options, before: Map<string, MeasuredCell[]>, afte
       queries.push({
         name: q.name,
         concurrency: c,
-        baseline: { p50: b.p50, p95: b.p95, p99: b.p99, tps: b.tps },
+        baseline: latency(b),
         optimized: optimised.optimized,
         server: { baseline: b.server, optimized: a.server },
         ...(optimised.optimizedRepeats ? { optimizedRepeats: optimised.optimizedRepeats } : {}),
       });
       for (const [phase, r] of [["baseline", b], ...as.map((x) => ["optimized", x] as const)] as const) {
         if (r.timeouts === 0) continue;
-        cut.push(`${q.name} at ${c} clients (${phase}): ${r.timeouts} of ${r.timeouts + r.operations} calls`);
+        cut.push(cancelledCalls(q.name, c, phase, r));
         // Only a percentile at or above the cancelled calls' time is a lower bound.
         if (r.p95 >= APP_STATEMENT_TIMEOUT_MS * 0.99) lowerBounds.add(`${q.name}@${c}@${phase}`);
       }

@@ -57,6 +57,11 @@ function pick<T>(xs: readonly T[]): T {
 /** Analytics windows (7-day and 30-day instructor analytics); daily active learners use the 30-day one. */
 export const WINDOW_DAYS = { week: 7, month: 30 } as const;
 
+/** The instructor-analytics hot query of a window. */
+export function analyticsQueryName(days: number): string {
+  return `instructor_analytics_${days}d`;
+}
+
 /** Schema facts the queries depend on, read after each phase's migrations. */
 export interface SchemaFacts {
   /** Generated tsvector column on course_content, when the optimisation migrations added one. */
@@ -320,12 +325,12 @@ export const HOT_QUERIES: readonly HotQuery[] = [
       LIMIT 20`,
     args: (p) => [titleFragment(pick(p.titles))],
   },
-  ...(["week", "month"] as const).map(
-    (w): HotQuery => ({
+  ...Object.values(WINDOW_DAYS).map(
+    (days): HotQuery => ({
       // Instructor analytics: events and distinct learners per day and type over the window, across the instructor's courses.
-      name: `instructor_analytics_${WINDOW_DAYS[w]}d`,
+      name: analyticsQueryName(days),
       sql: (f) => (f.analyticsRollup ? INSTRUCTOR_ANALYTICS.rollup : INSTRUCTOR_ANALYTICS.events),
-      args: (p) => [pick(p.instructorIds), WINDOW_DAYS[w]],
+      args: (p) => [pick(p.instructorIds), days],
     }),
   ),
   {
@@ -353,32 +358,38 @@ export const PRECOMPUTED_ANALYTICS = {
 } as const;
 
 /**
- * Stores every window's answer for `instructorIds` (as `analyticsSql`, the
- * hot query's SQL for the schema, computes it now) in lp_bench, replacing an
+ * Stores every window's answer for `instructorIds`, as that window's hot
+ * query computes it now on this schema (`facts`), in lp_bench, replacing an
  * earlier build, readable by every role; returns the rows stored. Needs a
  * session that may create schemas; PRECOMPUTED_ANALYTICS.drop removes it.
  */
-export async function precomputeAnalytics(client: ClientBase, instructorIds: readonly string[], analyticsSql: string): Promise<number> {
+export async function precomputeAnalytics(client: ClientBase, instructorIds: readonly string[], facts: SchemaFacts): Promise<number> {
   await client.query(PRECOMPUTED_ANALYTICS.drop);
   await client.query("CREATE SCHEMA lp_bench");
-  await client.query(`CREATE FUNCTION lp_bench.instructor_analytics(bigint, integer)
-      RETURNS TABLE (day timestamptz, event_type text, events bigint, learners bigint)
-      LANGUAGE sql STABLE SET search_path = public, pg_catalog
-      AS $body$ ${analyticsSql} $body$`);
   await client.query(`CREATE UNLOGGED TABLE lp_bench.analytics_answers (
       instructor_id bigint, window_days integer, day timestamptz, event_type text, events bigint, learners bigint,
       CONSTRAINT analytics_answers_pkey PRIMARY KEY (instructor_id, window_days, day, event_type) INCLUDE (events, learners))`);
-  const stored = await client.query(
-    `INSERT INTO lp_bench.analytics_answers
-     SELECT i, w, a.day, a.event_type, a.events, a.learners
-       FROM unnest($1::bigint[]) AS i, unnest($2::int[]) AS w, LATERAL lp_bench.instructor_analytics(i, w) AS a`,
-    [instructorIds, Object.values(WINDOW_DAYS)],
-  );
+  let stored = 0;
+  for (const days of Object.values(WINDOW_DAYS)) {
+    const q = HOT_QUERIES.find((x) => x.name === analyticsQueryName(days));
+    if (!q) throw new Error(`bench/workload.ts: no hot query ${analyticsQueryName(days)} to precompute the answers of`);
+    // A SQL function's body takes the hot query's $1 (instructor) and $2 (days) as its arguments.
+    await client.query(`CREATE FUNCTION lp_bench.${q.name}(bigint, integer)
+        RETURNS TABLE (day timestamptz, event_type text, events bigint, learners bigint)
+        LANGUAGE sql STABLE SET search_path = pg_catalog, public
+        AS $body$ ${q.sql(facts)} $body$`);
+    const r = await client.query(
+      `INSERT INTO lp_bench.analytics_answers
+       SELECT i, $2, a.day, a.event_type, a.events, a.learners FROM unnest($1::bigint[]) AS i, LATERAL lp_bench.${q.name}(i, $2) AS a`,
+      [instructorIds, days],
+    );
+    stored += r.rowCount ?? 0;
+  }
   // The visibility map lets the read be an index-only scan, in the key's order: no heap, no sort.
   await client.query("VACUUM (ANALYZE) lp_bench.analytics_answers");
   await client.query("GRANT USAGE ON SCHEMA lp_bench TO PUBLIC");
   await client.query("GRANT SELECT ON lp_bench.analytics_answers TO PUBLIC");
-  return stored.rowCount ?? 0;
+  return stored;
 }
 
 /**
@@ -406,12 +417,12 @@ export const OPTIMISED_ONLY: readonly HotQuery[] = [
       ORDER BY 1`,
     args: (p) => [pick(p.courseIds), WINDOW_DAYS.month],
   },
-  ...(["week", "month"] as const).map(
-    (w): HotQuery => ({
-      // The same rows as instructor_analytics_<n>d for the same parameters, with no work: that query's floor.
-      name: `instructor_analytics_${WINDOW_DAYS[w]}d_precomputed`,
+  ...Object.values(WINDOW_DAYS).map(
+    (days): HotQuery => ({
+      // The same rows as that window's hot query for the same parameters, with no work: that query's floor.
+      name: `${analyticsQueryName(days)}_precomputed`,
       sql: () => PRECOMPUTED_ANALYTICS.read,
-      args: (p) => [pick(p.instructorIds), WINDOW_DAYS[w]],
+      args: (p) => [pick(p.instructorIds), days],
     }),
   ),
 ];

@@ -124,6 +124,21 @@ describe("lock-wait sampler", () => {
     expect(s.longestLockWait).toBeUndefined();
   });
 
+  test("the longest lock wait is charged to the file it fell in most, not the first file it touched", () => {
+    // Starts 3 ms before 0011 is logged as applying (the wait's start is the last poll that saw the writer running).
+    const wait = { writer: "events" as const, start: 997, end: 1155, type: "Lock", lock: "relation", blockedBy: "1085 lp-bench: SELECT lp_ops.with_lock_retries(…)" };
+    const windows = [
+      { migration: "0010_scheduled_jobs.sql", start: 0, end: 1000 },
+      { migration: "0011_analytics_covering_index.sql", start: 1000, end: 3000 },
+    ];
+    const s = summariseWaits([wait], windows, { maxWriteStallMs: 158, maxWriteStallEndedAt: 1155, maxWriteStallWriter: "events" });
+    expect(s.longestLockWait).toMatchObject({ ms: 158, migration: "0011_analytics_covering_index.sql" });
+    expect([...s.lockWaitByFile]).toEqual([
+      ["0010_scheduled_jobs.sql", 3],
+      ["0011_analytics_covering_index.sql", 155],
+    ]);
+  });
+
   test("longestLockWait picks the longest stretch, and nothing from no waits; waitsDuring sums one writer's waits inside a window", () => {
     const a = { writer: "events" as const, start: 0, end: 40, type: "Lock", lock: "relation", blockedBy: "1 x: q" };
     const b = { writer: "progress" as const, start: 100, end: 190, type: "Lock", lock: "transactionid", blockedBy: "2 y: q" };

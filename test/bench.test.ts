@@ -13,10 +13,12 @@ import { applyMigrations } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
 import { renderP95Chart } from "../bench/chart";
 import { checkTargets, markdown, median, summariseRepeats, writeResults, type BenchResults, type LatencySummary } from "../bench/report";
+import { optimizedOnlyResults, type MeasuredCell } from "../bench/measure";
+import type { Options } from "../bench/options";
 import { runCell } from "../bench/runner";
 import { migrationWindows, stallsByMigration, type WriteGap } from "../bench/stalls";
 import { countsFor, seed } from "../bench/seed";
-import { HOT_QUERIES, loadParams, operation, readSchemaFacts } from "../bench/workload";
+import { HOT_QUERIES, loadParams, operation, readSchemaFacts, type HotQuery } from "../bench/workload";
 import { WRITER_EVENT_TYPE, Writers } from "../bench/writer";
 import { serverConfig, useFreshDatabase } from "./harness/db";
 
@@ -331,6 +333,27 @@ describe("results", () => {
     expect(md).toContain("| instructor_analytics_30d_precomputed | 16 | 5.32 / 19.6 / 30.1 | 1954.7 | 0.041 (5) | 21.7, 19.6, 19.2 (19.6, ±1.25) |");
     // Not targets: the floors show what the machine allows, they are not hot queries.
     expect(checkTargets(r).some((t) => t.target.includes("precomputed") || t.target.includes("select_1"))).toBe(false);
+  });
+
+  test("optimised-only rows take each cell's median repeat, in query then concurrency order, and list their cancelled calls", () => {
+    const server = { calls: 100, meanExecMs: 0.2, meanPlanMs: 0, sharedHitPerCall: 4, sharedReadPerCall: 0 };
+    const cell = (p95: number, over: Partial<MeasuredCell> = {}): MeasuredCell => ({ p50: p95 / 2, p95, p99: p95 * 2, tps: 10, operations: 100, timeouts: 0, wallMs: 1000, ...over });
+    const cells = new Map([
+      ["b@16", [cell(9, { server }), cell(3), cell(5, { server: { ...server, meanExecMs: 0.3 } })]],
+      ["a@16", [cell(2)]],
+      ["a@1", [cell(1, { timeouts: 2 })]],
+    ]);
+    const query = (name: string): HotQuery => ({ name, sql: () => "SELECT 1", args: () => [] });
+    const { rows, cut } = optimizedOnlyResults({ concurrencies: [1, 16, 64] } as unknown as Options, [query("a"), query("b")], cells);
+    expect(rows.map((r) => [r.name, r.concurrency, r.optimized.p95])).toEqual([
+      ["a", 1, 1],
+      ["a", 16, 2],
+      ["b", 16, 5],
+    ]);
+    expect(rows[2].server).toEqual({ ...server, meanExecMs: 0.3 });
+    expect(rows[2].optimizedRepeats).toEqual({ p95: [9, 3, 5], medianP95: 5, spreadP95: 6, meanExecMs: [0.2, 0.3] });
+    expect(rows[0]).not.toHaveProperty("optimizedRepeats");
+    expect(cut).toEqual(["a at 1 clients (optimised only): 2 of 102 calls"]);
   });
 
   test.each([
