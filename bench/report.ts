@@ -259,6 +259,11 @@ function fmtMs(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
+/** Two table cells: "p50 / p95 / p99" and tps. */
+function fmtLatency(l: LatencySummary): string {
+  return `${fmtMs(l.p50)} / ${fmtMs(l.p95)} / ${fmtMs(l.p99)} | ${l.tps.toFixed(1)}`;
+}
+
 function fmtCost(c: ServerCost | undefined): string {
   return c ? `${c.meanExecMs >= 1 ? fmtMs(c.meanExecMs) : c.meanExecMs.toFixed(3)} (${c.sharedHitPerCall.toFixed(0)})` : "—";
 }
@@ -280,11 +285,8 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
   );
   lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const q of r.queries) {
-    const b = q.baseline;
-    const o = q.optimized;
     lines.push(
-      `| ${q.name} | ${q.concurrency} | ${fmtMs(b.p50)} / ${fmtMs(b.p95)} / ${fmtMs(b.p99)} | ${b.tps.toFixed(1)} | ` +
-        `${fmtMs(o.p50)} / ${fmtMs(o.p95)} / ${fmtMs(o.p99)} | ${o.tps.toFixed(1)} | ${fmtRatio(speedup(q))} | ` +
+      `| ${q.name} | ${q.concurrency} | ${fmtLatency(q.baseline)} | ${fmtLatency(q.optimized)} | ${fmtRatio(speedup(q))} | ` +
         `${fmtCost(q.server?.baseline)} → ${fmtCost(q.server?.optimized)} | ${fmtRepeats(q.optimizedRepeats)} |`,
     );
   }
@@ -315,10 +317,7 @@ export function markdown(r: BenchResults, extra: readonly string[] = []): string
       "|---|---:|---:|---:|---:|---:|",
     );
     for (const q of r.optimizedOnly) {
-      const o = q.optimized;
-      lines.push(
-        `| ${q.name} | ${q.concurrency} | ${fmtMs(o.p50)} / ${fmtMs(o.p95)} / ${fmtMs(o.p99)} | ${o.tps.toFixed(1)} | ${fmtCost(q.server)} | ${fmtRepeats(q.optimizedRepeats)} |`,
-      );
+      lines.push(`| ${q.name} | ${q.concurrency} | ${fmtLatency(q.optimized)} | ${fmtCost(q.server)} | ${fmtRepeats(q.optimizedRepeats)} |`);
     }
   }
   if (r.cache) lines.push("", ...cacheMarkdown(r.cache));
