@@ -121,7 +121,7 @@ function optimisedSummary(as: readonly MeasuredCell[]): Pick<OptimizedOnlyResult
   };
 }
 
-/** The optimised-only queries' rows (bench/workload.ts OPTIMISED_ONLY) in query and concurrency order, and their cancelled calls. */
+/** The optimised-only queries' rows (bench/optimised-only.ts) in query and concurrency order, and their cancelled calls. */
 export function optimizedOnlyResults(opts: Options, queries: readonly HotQuery[], cells: Map<string, MeasuredCell[]>): { rows: OptimizedOnlyResult[]; cut: string[] } {
   const rows: OptimizedOnlyResult[] = [];
   const cut: string[] = [];

@@ -32,7 +32,7 @@ export interface QueryResult {
 }
 
 /**
- * A query measured on the optimised schema only (OPTIMISED_ONLY in bench/workload.ts): the machine's floors and the
+ * A query measured on the optimised schema only (bench/optimised-only.ts): the machine's floors and the
  * view read. Not a hot query: no baseline, no target; the floors show what this machine allows any design.
  */
 export interface OptimizedOnlyResult {

@@ -20,7 +20,8 @@ import { LockWaitSampler, summariseWaits, type LongestLockWait } from "./lock-wa
 import { PauseMeter, describeHostWriteback, readHostWriteback, type HostWriteback } from "./host";
 import { migrationWindows, stallsByMigration, type MigrationStall } from "./stalls";
 import { APP_STATEMENT_TIMEOUT_MS, connectMany, startBenchServer, type BenchServer } from "./server";
-import { OPTIMISED_ONLY, PRECOMPUTED_ANALYTICS, loadParams, precomputeAnalytics, readSchemaFacts } from "./workload";
+import { OPTIMISED_ONLY, PRECOMPUTED_ANALYTICS, precomputeAnalytics } from "./optimised-only";
+import { loadParams, readSchemaFacts } from "./workload";
 import { measureWritePath, type WritePathResult } from "./write-path";
 import { Writers, type WriterReport } from "./writer";
 import { REPO, parseArgs, splitBaseline, type Options } from "./options";

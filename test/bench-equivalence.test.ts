@@ -11,6 +11,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { applyMigrations } from "../lib/migrate/engine";
 import { loadMigrations } from "../lib/migrate/files";
+import { OPTIMISED_ONLY, PRECOMPUTED_ANALYTICS, precomputeAnalytics } from "../bench/optimised-only";
 import { seed } from "../bench/seed";
 import { FILLER, TOPICS } from "../bench/seed";
 import {
@@ -19,13 +20,10 @@ import {
   HOT_QUERIES,
   INSTRUCTOR_ANALYTICS,
   LEARNER_DASHBOARD,
-  OPTIMISED_ONLY,
-  PRECOMPUTED_ANALYTICS,
   PROGRESS_UPSERT,
   WINDOW_DAYS,
   analyticsQueryName,
   loadParams,
-  precomputeAnalytics,
   readSchemaFacts,
   type Params,
 } from "../bench/workload";
